@@ -1,0 +1,112 @@
+"""Settings: the only place that reads environment variables.
+
+Every setting is `FERVLAB_<NAME>`; a bad value stops start-up with one line
+that names the variable (see `load_settings`).
+"""
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FERVLAB_", extra="ignore")
+
+    env: str = Field("dev", description="dev | test | prod")
+    var_dir: Path = Path("./var")
+    database_url: str = ""
+    broker_url: str = ""
+    result_backend: str = ""
+    media_root: Path = Path("")
+    secret_key: str = DEV_SECRET
+    max_upload_mb: int = Field(512, gt=0)
+    session_max_age_s: int = Field(14 * 24 * 3600, gt=0)
+    # Celery runs tasks in the calling process when True (tests of tasks only).
+    task_always_eager: bool = False
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: str) -> str:
+        if v not in {"dev", "test", "prod"}:
+            raise ValueError("must be one of dev, test, prod")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        if v and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return v
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        if v and not v.startswith(("sqla+", "redis://", "rediss://", "amqp://", "memory://")):
+            raise ValueError("must be a redis://, amqp://, sqla+sqlite:// or memory:// URL")
+        return v
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        var = self.var_dir.resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{var / 'fervlab.db'}"
+        if self.database_url.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship.
+            self.database_url = "postgresql+psycopg://" + self.database_url[len("postgresql://"):]
+        if not self.broker_url:
+            # A broker that needs no server: kombu's SQLAlchemy transport on SQLite.
+            self.broker_url = f"sqla+sqlite:///{var / 'broker.db'}"
+        if not self.result_backend:
+            if self.broker_url.startswith(("redis://", "rediss://")):
+                self.result_backend = self.broker_url
+            else:
+                self.result_backend = f"db+sqlite:///{var / 'results.db'}"
+        if str(self.media_root) in ("", "."):
+            self.media_root = var / "media"
+        self.media_root = self.media_root.resolve()
+        if self.env == "prod" and self.secret_key == DEV_SECRET:
+            raise ValueError("FERVLAB_SECRET_KEY must be set outside dev mode")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_is_embedded(self) -> bool:
+        return self.broker_url.startswith("sqla+")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+class SettingsError(SystemExit):
+    pass
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ()
+        name = f"FERVLAB_{str(loc[0]).upper()}" if loc else "FERVLAB settings"
+        msg = err.get("msg", "invalid value").removeprefix("Value error, ")
+        if msg.startswith("FERVLAB_"):
+            line = f"fervlab: {msg}"
+        else:
+            line = f"fervlab: invalid {name}: {msg}"
+        print(line, file=sys.stderr)
+        raise SettingsError(2) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,102 @@
+"""FastAPI dependencies as `Annotated` aliases."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session, select
+
+from app.core.db import get_session, utcnow
+from app.core.errors import Forbidden, Unauthorized
+from app.core.security import SESSION_COOKIE, hash_token, read_session_cookie
+from app.users.models import ROLE_RANK, ApiToken, Role, User
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; main.py turns it into a redirect to /login."""
+
+
+def _user_from_request(request: Request, session: Session) -> User | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+        row = session.exec(
+            select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        ).first()
+        if row is None:
+            raise Unauthorized("Invalid or revoked API token.")
+        user = session.get(User, row.user_id)
+        return user
+    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
+    request.state.session_data = data
+    if data is None:
+        return None
+    return session.get(User, data["uid"])
+
+
+def get_current_user(request: Request, session: SessionDep) -> User:
+    user = _user_from_request(request, session)
+    if user is None:
+        raise Unauthorized("Not authenticated: send 'Authorization: Bearer <token>' or log in.")
+    if not user.active:
+        raise Unauthorized("This account is deactivated.")
+    request.state.user = user
+    return user
+
+
+def get_page_user(request: Request, session: SessionDep) -> User:
+    try:
+        user = _user_from_request(request, session)
+    except Unauthorized:
+        user = None
+    if user is None or not user.active:
+        raise LoginRequired()
+    request.state.user = user
+    return user
+
+
+async def verify_csrf(request: Request) -> None:
+    """Browser writes carry the CSRF token of their session (form field
+    `csrf_token` or header `X-CSRF-Token`); bearer-token calls need none."""
+    from app.core.security import csrf_ok
+
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    token = request.headers.get("x-csrf-token")
+    if not token:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            token = form.get("csrf_token")
+    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
+    if not csrf_ok(data, token if isinstance(token, str) else None):
+        raise Forbidden("Missing or wrong CSRF token: reload the page and try again.")
+
+
+CsrfChecked = Depends(verify_csrf)
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+PageUser = Annotated[User, Depends(get_page_user)]
+
+
+def require_role(role: Role, *, page: bool = False):
+    def dep(user: User = Depends(get_page_user if page else get_current_user)) -> User:
+        if ROLE_RANK[Role(user.role)] < ROLE_RANK[role]:
+            raise Forbidden(f"This needs the {role.value} role.")
+        return user
+
+    return dep
+
+
+AdminUser = Annotated[User, Depends(require_role(Role.admin))]
+ReviewerUser = Annotated[User, Depends(require_role(Role.reviewer))]
+AnnotatorUser = Annotated[User, Depends(require_role(Role.annotator))]
+AdminPage = Annotated[User, Depends(require_role(Role.admin, page=True))]
+ReviewerPage = Annotated[User, Depends(require_role(Role.reviewer, page=True))]
+
+__all__ = [
+    "SessionDep", "CsrfChecked", "CurrentUser", "PageUser", "AdminUser", "ReviewerUser", "AnnotatorUser",
+    "AdminPage", "ReviewerPage", "LoginRequired", "utcnow",
+]

@@ -1,0 +1,171 @@
+"""Campaigns, the pool of clips each deals, leases and the votes they yield."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import sqlalchemy as sa
+from pydantic import model_validator
+from sqlmodel import Field, SQLModel
+
+from app.core.db import utcnow
+from app.core.types import json_field, str_enum_field
+
+
+class CampaignStatus(str, Enum):
+    active = "active"
+    paused = "paused"
+    closed = "closed"
+
+
+class CampaignSettings(SQLModel):
+    overlap: int = Field(default=3, ge=1, le=50)
+    # Adaptive overlap: the consensus engine may ask for votes up to this many.
+    max_overlap: int = Field(default=7, ge=1, le=50)
+    gold_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    lease_seconds: int = Field(default=600, ge=10, le=7 * 24 * 3600)
+    assisted: bool = True
+    qualification_clips: int = Field(default=10, ge=0, le=1000)
+    qualification_accuracy: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Rolling gold accuracy below this pauses an annotator.
+    pause_accuracy: float = Field(default=0.5, ge=0.0, le=1.0)
+    rolling_window: int = Field(default=20, ge=1, le=1000)
+
+
+class Campaign(CampaignSettings, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    scene_ids: list[int] = json_field(default_factory=list)
+    status: CampaignStatus = str_enum_field(CampaignStatus.active)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CampaignCreate(CampaignSettings):
+    name: str = Field(min_length=1, max_length=120)
+    scene_ids: list[int] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _max(self) -> "CampaignCreate":
+        if self.max_overlap < self.overlap:
+            self.max_overlap = self.overlap
+        return self
+
+
+class CampaignUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    status: CampaignStatus | None = None
+    overlap: int | None = Field(default=None, ge=1, le=50)
+    max_overlap: int | None = Field(default=None, ge=1, le=50)
+    gold_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    lease_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
+    assisted: bool | None = None
+    qualification_clips: int | None = Field(default=None, ge=0, le=1000)
+    qualification_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
+    pause_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class CampaignClip(SQLModel, table=True):
+    """One clip in one campaign's pool, with the counters the dealer reads.
+
+    `wanted` is how many distinct annotators should label it (the campaign's
+    overlap, raised by the consensus engine); `active` counts live leases and
+    `done` finished votes, so a clip is dealable while active + done < wanted.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "clip_id"),
+        sa.Index("ix_campaignclip_deal", "campaign_id", "is_gold", "priority", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    clip_id: int = Field(foreign_key="clip.id", index=True)
+    is_gold: bool = False
+    wanted: int = 3
+    active: int = 0
+    done: int = 0
+    # Higher first: 2 = consensus asked for more votes, 1 = started, 0 = fresh.
+    priority: int = 0
+    closed: bool = False  # trusted, rejected or reviewed: deal no more
+
+
+class AssignmentStatus(str, Enum):
+    active = "active"
+    done = "done"
+    expired = "expired"
+
+
+class Assignment(SQLModel, table=True):
+    """A lease: one clip dealt to one annotator until `expires_at`."""
+
+    __table_args__ = (
+        # Never the same clip twice to the same annotator within a campaign.
+        sa.UniqueConstraint("campaign_id", "clip_id", "user_id"),
+        sa.Index("ix_assignment_user_status", "user_id", "status"),
+        sa.Index("ix_assignment_status_expires", "status", "expires_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    clip_id: int = Field(foreign_key="clip.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    is_gold: bool = False
+    status: AssignmentStatus = str_enum_field(AssignmentStatus.active)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    completed_at: datetime | None = None
+
+
+class Annotation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", unique=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    clip_id: int = Field(foreign_key="clip.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    expression: str | None = Field(default=None, max_length=40)
+    descriptor: str | None = Field(default=None, max_length=40)
+    flags: list[str] = json_field(default_factory=list)
+    # Whether the model's ranking was on screen when this vote was cast.
+    assisted: bool = False
+    duration_ms: int | None = None
+    is_gold: bool = False
+    gold_correct: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AnnotationCreate(SQLModel):
+    assignment_id: int
+    expression: str | None = Field(default=None, max_length=40)
+    descriptor: str | None = Field(default=None, max_length=40)
+    flags: list[str] = Field(default_factory=list)
+    duration_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
+
+
+class AnnotationPublic(SQLModel):
+    id: int
+    assignment_id: int
+    clip_id: int
+    expression: str | None
+    descriptor: str | None
+    flags: list[str]
+    assisted: bool
+    duration_ms: int | None
+    created_at: datetime
+
+
+class CampaignMember(SQLModel, table=True):
+    """An annotator's standing in a campaign: qualification and gold record."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    user_id: int = Field(foreign_key="user.id", index=True)
+    qualified: bool = False
+    gold_answered: int = 0
+    gold_correct: int = 0
+    # Last `rolling_window` gold outcomes, newest last (1 correct, 0 wrong).
+    recent_gold: list[int] = json_field(default_factory=list)
+    labels: int = 0
+    paused: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,77 @@
+"""create_app(): routers, static files, templates, error handlers."""
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.config import get_settings
+from app.core.deps import LoginRequired
+from app.core.errors import DomainError
+
+log = logging.getLogger("fervlab")
+ROOT = Path(__file__).resolve().parents[1]
+
+# Each domain's JSON API (routes) and HTML pages (views); a module that a
+# domain does not have is simply absent from this list.
+ROUTER_MODULES = [
+    "app.health",
+    "app.users.routes",
+    "app.users.views",
+    "app.taxonomy.routes",
+    "app.labeling.views",
+]
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "Invalid request: " + "; ".join(parts)
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    settings.media_root.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="fervlab", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
+    app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    for name in ROUTER_MODULES:
+        app.include_router(import_module(name).router)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _: LoginRequired) -> RedirectResponse:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request") == "true":
+            # htmx follows HX-Redirect with a full page load.
+            return JSONResponse({"detail": "Log in again."}, status_code=401,
+                                headers={"HX-Redirect": f"/login?next={quote(target)}"})
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)
+
+    return app

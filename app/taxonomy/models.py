@@ -1,0 +1,34 @@
+"""Scenarios → scenes, and the expressions with their descriptor words."""
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+from app.core.types import json_field
+
+
+class Scenario(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    position: int = 0
+
+
+class SceneBase(SQLModel):
+    name: str = Field(unique=True, max_length=80)
+
+
+class Scene(SceneBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    scenario_id: int = Field(foreign_key="scenario.id", index=True)
+    position: int = 0
+
+
+class SceneCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=80)
+    scenario: str = Field(min_length=1, max_length=80)
+
+
+class Expression(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=40)
+    position: int = 0
+    descriptors: list[str] = json_field(default_factory=list)

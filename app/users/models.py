@@ -1,0 +1,79 @@
+"""People and their API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel
+
+from app.core.db import utcnow
+from app.core.types import str_enum_field
+
+
+class Role(str, Enum):
+    admin = "admin"
+    reviewer = "reviewer"
+    annotator = "annotator"
+
+
+# Who may act as whom: an admin can do what a reviewer can, and so on.
+ROLE_RANK = {Role.annotator: 0, Role.reviewer: 1, Role.admin: 2}
+
+
+def _check_email(v: str) -> str:
+    v = v.strip().lower()
+    if "@" not in v or v.startswith("@") or v.endswith("@") or " " in v:
+        raise ValueError("must be an email address")
+    return v
+
+
+class UserBase(SQLModel):
+    email: str = Field(unique=True, index=True, max_length=254)
+    role: Role = str_enum_field(Role.annotator)
+    active: bool = True
+
+
+class User(UserBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=255)
+    # Paused by quality control (low gold accuracy); an admin can reinstate.
+    paused: bool = False
+    paused_reason: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserCreate(SQLModel):
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=256)
+    role: Role = Role.annotator
+
+    _email = field_validator("email")(_check_email)
+
+
+class UserUpdate(SQLModel):
+    role: Role | None = None
+    active: bool | None = None
+    paused: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=256)
+
+
+class UserPublic(SQLModel):
+    id: int
+    email: str
+    role: Role
+    active: bool
+    paused: bool
+    created_at: datetime
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(default="api", max_length=80)
+    # sha256 of the token: tokens are high-entropy, so a fast hash is enough
+    # and lets every request look its token up by index.
+    token_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

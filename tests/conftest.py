@@ -1,0 +1,115 @@
+"""Test set-up: a fresh database per run (SQLite file by default, a new
+PostgreSQL database when FERVLAB_DATABASE_URL points at one), emptied after
+every test; the broker from FERVLAB_BROKER_URL (embedded SQLite by default)."""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+_TMP = Path(tempfile.mkdtemp(prefix="fervlab-test-"))
+os.environ["FERVLAB_ENV"] = "test"
+os.environ["FERVLAB_VAR_DIR"] = str(_TMP)
+os.environ["FERVLAB_MEDIA_ROOT"] = str(_TMP / "media")
+_PG_ADMIN_URL = None
+_url = os.environ.get("FERVLAB_DATABASE_URL", "")
+if _url.startswith("postgresql"):
+    # One throw-away database per run so parallel runs never collide.
+    base, _, _db = _url.rpartition("/")
+    name = f"fervlab_test_{uuid.uuid4().hex[:8]}"
+    _PG_ADMIN_URL = base + "/postgres"
+    import psycopg
+
+    with psycopg.connect(_PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    os.environ["FERVLAB_DATABASE_URL"] = f"{base}/{name}"
+    _PG_TEST_DB = name
+
+from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from app.core.config import get_settings  # noqa: E402
+from app.core.db import get_engine  # noqa: E402
+
+
+def pytest_sessionstart(session):
+    from app.core.migrate import upgrade_head
+
+    upgrade_head()
+    _reseed()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    get_engine().dispose()
+    if _PG_ADMIN_URL:
+        import psycopg
+
+        with psycopg.connect(_PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{_PG_TEST_DB}" WITH (FORCE)')
+
+
+def _reseed() -> None:
+    from app.taxonomy.service import seed_defaults
+
+    with Session(get_engine()) as s:
+        seed_defaults(s)
+        s.commit()
+
+
+def _wipe() -> None:
+    from app.models import metadata
+
+    engine = get_engine()
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture(autouse=True)
+def _clean_db():
+    yield
+    _wipe()
+    _reseed()
+
+
+@pytest.fixture
+def settings():
+    return get_settings()
+
+
+@pytest.fixture
+def session():
+    with Session(get_engine(), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def app():
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent")
+    return SHARED

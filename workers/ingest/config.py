@@ -1,0 +1,65 @@
+"""Settings of the ingest pipeline, with defaults that fit FERV39k."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    # --- detection -------------------------------------------------------
+    detector: str = "haar"
+    # Detection samples per second of video; frames between samples get
+    # interpolated boxes. 8/s is every 3rd frame at 24 fps, every 4th at 30.
+    detect_fps: float = 8.0
+    # A full-frame search every N samples (to find new faces); the samples in
+    # between only search near the faces already tracked, which is ~10× cheaper.
+    full_detect_every: int = 4
+    # Smallest face searched for, in source px. Deliberately below
+    # `min_face_px`: a face whose median size is just above the clip rule
+    # (carphone's is ~61 px) has frames below it, and a detector that missed
+    # those would break the track into slivers.
+    detect_min_face_px: int = 36
+    # Frames are downscaled for detection so `detect_min_face_px` maps onto the
+    # detector's smallest window, but never below this long side (small
+    # sources such as 176×144 are searched at full size) ...
+    detect_min_side: int = 320
+    # ... and never above this one (HD sources are searched at 640 px, so their
+    # smallest findable face is larger than `detect_min_face_px`).
+    detect_max_side: int = 640
+
+    # --- tracking ----------------------------------------------------------
+    iou_match: float = 0.25
+    max_missed: int = 3  # samples (~0.4 s at 8/s) a track may go undetected
+    smooth_window: int = 5  # samples over which box size is averaged
+    min_track_hits: int = 3  # detections needed before a track counts as a face
+
+    # --- shots ----------------------------------------------------------
+    shot_threshold: float = 0.45  # Bhattacharyya distance of HSV histograms
+    min_shot_frames: int = 8
+
+    # --- clips ----------------------------------------------------------
+    # FERV39k clips hold 8–47 face frames (median 28) at the source rate.
+    min_clip_frames: int = 8
+    max_clip_frames: int = 48
+    # Median side of the detector's face box over the clip, in source px. The
+    # Haar box spans brows to chin; with the crop margin the 224 px crop
+    # shows ~1.6× that.
+    min_face_px: int = 48
+    min_hit_rate: float = 0.34  # share of samples in a clip with a real detection
+    dedupe_iou: float = 0.5  # two tracks this close over the same frames are one face
+
+    # --- output ---------------------------------------------------------
+    crop_size: int = 224
+    crop_margin: float = 0.3  # added on each side, as a fraction of the box side
+    jpeg_quality: int = 90
+    scene_frames: int = 3
+    scene_max_side: int = 640
+    preview_crf: int = 26
+    preview_preset: str = "veryfast"
+
+    def replace(self, **changes) -> IngestConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
