@@ -20,7 +20,9 @@ app = typer.Typer(help="fervlab: build trusted video datasets of facial expressi
                   add_completion=False, pretty_exceptions_enable=False)
 
 # Verbs that live with their domain register themselves on `app` when imported.
-VERB_MODULES: list[str] = []
+VERB_MODULES: list[str] = [
+    "app.videos.cli",
+]
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -27,6 +27,8 @@ ROUTER_MODULES = [
     "app.users.views",
     "app.taxonomy.routes",
     "app.labeling.views",
+    "app.videos.routes",
+    "app.videos.views",
 ]
 
 

@@ -87,9 +87,20 @@ def settings():
     return get_settings()
 
 
+@pytest.fixture(scope="session")
+def _test_engine():
+    from app.core.db import make_engine
+
+    # Deferred BEGIN for the test's own session: its reads must not hold the
+    # write lock while the app under test writes.
+    engine = make_engine(get_settings().database_url, immediate=False)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def session():
-    with Session(get_engine(), expire_on_commit=False) as s:
+def session(_test_engine):
+    with Session(_test_engine, expire_on_commit=False) as s:
         yield s
 
 
@@ -113,3 +124,22 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent")
     return SHARED
+
+
+@pytest.fixture
+def worker_process():
+    """A real Celery worker process on both queues, against the configured broker."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker", "-Q", "cpu,gpu",
+         "-c", "1", "-P", "solo", "--loglevel", "WARNING", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

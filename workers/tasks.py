@@ -17,3 +17,10 @@ def run_job(self, job_id: int) -> dict:
     from workers.jobs import execute_job
 
     return execute_job(job_id)
+
+
+@celery_app.task(name="fervlab.ingest_video")
+def ingest_video_task(video_id: int) -> dict:
+    from workers.ingest.job import run_ingest
+
+    return run_ingest(video_id)

@@ -19,7 +19,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, immediate: bool = True) -> Engine:
+    """On SQLite every transaction starts with BEGIN IMMEDIATE by default: it
+    takes the write lock up front (waiting up to the busy timeout), so a
+    read-then-write transaction can never fail on a stale snapshot when
+    another connection wrote in between. Writes are serialised either way."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -36,15 +40,14 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        # pysqlite's own transaction handling defers BEGIN; emit it ourselves so
-        # `BEGIN IMMEDIATE` (writer serialisation) is possible where needed.
+        # pysqlite's own transaction handling defers BEGIN; emit it ourselves.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_tx(dbapi_conn, _record):  # pragma: no cover - trivial
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # pragma: no cover - trivial
-            mode = conn.info.pop("sqlite_begin", "BEGIN")
+            mode = conn.info.pop("sqlite_begin", "BEGIN IMMEDIATE" if immediate else "BEGIN")
             conn.exec_driver_sql(mode)
 
         return engine
@@ -53,6 +56,8 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache
 def get_engine() -> Engine:
+    import app.models  # noqa: F401  - every table registered before the first flush
+
     return make_engine(get_settings().database_url)
 
 

@@ -24,20 +24,25 @@ def shared_video(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def face_crops(video: Path, *, every: int = 1, size: int = 224, margin: float = 0.15) -> list[FaceCrop]:
-    """The largest Haar face of every `every`-th frame, squared, widened by
-    `margin` of its side on each edge (as fer's offsets do), resized."""
+def face_crops(video: Path, *, every: int = 1, start_s: float = 0.0, end_s: float = float("inf"),
+               size: int = 224, margin: float = 0.15) -> list[FaceCrop]:
+    """The largest Haar face of every `every`-th frame in [start_s, end_s),
+    squared, widened by `margin` of its side on each edge (as fer's offsets
+    do), resized to size × size."""
     detector = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
     cap = cv2.VideoCapture(str(video))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     crops, i = [], -1
     while True:
-        ok, frame = cap.read()
-        if not ok:
+        ok = cap.grab()  # grab without decoding the frames we skip
+        if not ok or (i + 1) / fps >= end_s:
             break
         i += 1
-        if i % every:
+        if i % every or i / fps < start_s:
             continue
+        ok, frame = cap.retrieve()
+        if not ok:
+            break
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         faces = detector.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5, minSize=(48, 48))
         if len(faces) == 0:

@@ -71,17 +71,27 @@ def synthetic_index(*, scenes: Sequence[str] = ("DailyLife", "Interview"), per_c
 
 def select(clips: Iterable[TreeClip], *, scenes: Iterable[str] | None = None,
            limit: int | None = None) -> list[TreeClip]:
-    """Keep `scenes`, then interleave scene × expression so that a small `limit`
-    still covers every class (the index itself is grouped by class)."""
+    """Keep `scenes`, then interleave so that any 7 consecutive clips are the 7
+    expressions and the scenes take turns (the index is grouped by class), so a
+    small `limit` still covers every class."""
     wanted = set(scenes) if scenes is not None else None
     groups: dict[tuple[str, str], list[TreeClip]] = defaultdict(list)
     for c in clips:
         if wanted is None or c.scene in wanted:
-            groups[(c.scene, c.expression)].append(c)
-    ordered = sorted(((rank, key, c) for key, cs in groups.items() for rank, c in enumerate(cs)),
-                     key=lambda t: (t[0], EXPRESSIONS.index(t[1][1]), t[1][0]))
-    out = [c for _, _, c in ordered]
+            groups[(c.expression, c.scene)].append(c)
+    scene_pos = {key: i for expr in EXPRESSIONS
+                 for i, key in enumerate(sorted(k for k in groups if k[0] == expr))}
+    ordered = sorted(((rank, scene_pos[key], EXPRESSIONS.index(key[0])), c)
+                     for key, cs in groups.items() for rank, c in enumerate(_mix_splits(cs)))
+    out = [c for _, c in ordered]
     return out[:limit] if limit is not None else out
+
+
+def _mix_splits(clips: list[TreeClip]) -> list[TreeClip]:
+    """Train and test clips spread evenly, so a prefix holds both."""
+    by_split = {sp: [c for c in clips if c.split == sp] for sp in SPLITS}
+    spread = [((i + 0.5) / len(cs), sp == "train", c) for sp, cs in by_split.items() for i, c in enumerate(cs)]
+    return [c for *_, c in sorted(spread, key=lambda t: t[:2])]
 
 
 def make_ferv39k_tree(root: Path, *, clips: Sequence[TreeClip] | None = None,

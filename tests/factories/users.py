@@ -14,10 +14,12 @@ _seq = itertools.count(1)
 
 def make_user(session: Session, role: Role = Role.annotator, *, email: str | None = None) -> User:
     email = email or f"{role.value}{next(_seq)}@example.org"
+    session.commit()  # end any read snapshot: the app may have written since
     return create_user(session, data=UserCreate(email=email, password=PASSWORD, role=role))
 
 
 def bearer(session: Session, user: User) -> dict[str, str]:
+    session.commit()
     return {"Authorization": f"Bearer {issue_token(session, user=user)}"}
 
 

@@ -1,29 +1,9 @@
 """A real worker process against the configured broker (embedded SQLite by
 default, Redis when FERVLAB_BROKER_URL says so)."""
-import os
-import subprocess
-import sys
 import time
 import uuid
 
-import pytest
-
 from app.core.config import get_settings
-
-
-@pytest.fixture
-def worker_process():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker", "-Q", "cpu,gpu",
-         "-c", "1", "-P", "solo", "--loglevel", "WARNING", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
-        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def test_health_task_round_trips_through_the_broker(worker_process):

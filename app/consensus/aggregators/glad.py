@@ -18,8 +18,15 @@ from .majority import _vote_shares
 __all__ = ["GLAD"]
 
 
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)
+def _log_sigmoids(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log σ(x), log(1 - σ(x))), stable for any x, sharing one exp and one log1p."""
+    soft = np.log1p(np.exp(-np.abs(x)))
+    return np.minimum(x, 0.0) - soft, np.minimum(-x, 0.0) - soft
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 class GLAD(Aggregator):
@@ -54,8 +61,10 @@ class GLAD(Aggregator):
               \beta_{i_v}^2 + 1/s_\alpha^2}
 
     (and likewise for :math:`b_i` with :math:`\partial x_v/\partial b_i = x_v`).
-    Steps are clipped to ``max_step`` for safety. The prior :math:`\rho` is
-    re-estimated each round. Gold items are clamped. ``skills_`` is
+    Steps are clipped to ``max_step`` for safety. The class prior
+    :math:`\rho` is uniform as in the paper (``learn_priors=True`` re-estimates
+    it each round; on workers biased toward one label, as in bluebirds, that
+    lets the bias feed itself: 0.72 -> 0.59). Gold items are clamped. ``skills_`` is
     :math:`\alpha_w`; ``difficulties_`` is :math:`1/\beta_i`;
     ``confusions_`` is the one-coin model at the median item difficulty.
     """
@@ -72,7 +81,7 @@ class GLAD(Aggregator):
         log_beta_prior: tuple[float, float] = (0.0, 1.0),
         prior_smoothing: float = 1.0,
         max_step: float = 2.0,
-        learn_priors: bool = True,
+        learn_priors: bool = False,
     ) -> None:
         self.learn_priors = learn_priors
         self.n_iter = n_iter
@@ -86,8 +95,8 @@ class GLAD(Aggregator):
     def _e_step(
         self, layout: Layout, x: np.ndarray, log_priors: np.ndarray
     ) -> np.ndarray:
-        log_right = _log_sigmoid(x)
-        log_wrong = _log_sigmoid(-x) - np.log(layout.n_labels - 1)
+        log_right, log_wrong = _log_sigmoids(x)
+        log_wrong -= np.log(layout.n_labels - 1)
         log_joint = np.repeat(layout.sum_votes(log_wrong)[:, None], layout.n_labels, axis=1)
         layout.add_at_labels(log_joint, log_right - log_wrong)
         return log_joint + log_priors
@@ -100,13 +109,13 @@ class GLAD(Aggregator):
         for _ in range(self.m_steps):
             beta_v = layout.expand(np.exp(b))
             x = alpha.take(workers) * beta_v
-            sig = np.exp(_log_sigmoid(x))
+            sig = _sigmoid(x)
             grad = layout.per_worker((right - sig) * beta_v) - (alpha - mu_a) / s_a**2
             info = layout.per_worker(sig * (1 - sig) * beta_v**2) + 1 / s_a**2
             alpha = alpha + np.clip(grad / info, -self.max_step, self.max_step)
 
             x = alpha.take(workers) * beta_v
-            sig = np.exp(_log_sigmoid(x))
+            sig = _sigmoid(x)
             grad = layout.sum_votes((right - sig) * x) - (b - mu_b) / s_b**2
             info = layout.sum_votes(sig * (1 - sig) * x**2) + 1 / s_b**2
             b = b + np.clip(grad / info, -self.max_step, self.max_step)
@@ -139,6 +148,6 @@ class GLAD(Aggregator):
         priors = self._priors(posteriors)
         self.difficulties_ = layout.to_original(np.exp(-b))
         typical_beta = float(np.exp(np.median(b[layout.item_counts > 0])))
-        accuracy = np.exp(_log_sigmoid(alpha * typical_beta))
+        accuracy = _sigmoid(alpha * typical_beta)
         confusions = one_coin_confusions(accuracy, n_labels)
         return FitResult(posteriors, priors, alpha, confusions, rounds, log_likelihood)

@@ -30,6 +30,27 @@ def _label_frequencies(layout: Layout) -> np.ndarray:
     return np.bincount(layout.labels, minlength=layout.n_labels) / layout.n_votes
 
 
+def _majority(layout: Layout, gold: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Majority vote with reliability tie-breaks: (vote shares, label frequencies, labels)."""
+    priors = _label_frequencies(layout)
+    probas = _vote_shares(layout, None, priors)
+    clamp_gold(probas, gold)
+    top = probas.max(axis=1, keepdims=True)
+    tied = probas >= top * (1 - 1e-9)
+    clear = tied.sum(axis=1) == 1
+    # Reliability from the clear-majority items only (ties say nothing yet).
+    agree = (layout.labels == layout.expand(probas.argmax(axis=1))).astype(float)
+    voted_clear = layout.expand(clear).astype(float)
+    n_clear = layout.per_worker(voted_clear)
+    reliability = np.where(
+        n_clear > 0, layout.per_worker(agree * voted_clear) / np.maximum(n_clear, 1), 0.5
+    )
+    support = np.zeros_like(probas)
+    layout.add_at_labels(support, reliability.take(layout.workers))
+    labels = argmax_with_ties(np.where(tied, 1.0 + support, 0.0), priors)
+    return probas, priors, labels
+
+
 class MajorityVote(Aggregator):
     r"""Majority vote: each item takes its most frequent label.
 
@@ -52,24 +73,7 @@ class MajorityVote(Aggregator):
     name = "mv"
 
     def _fit(self, layout: Layout, gold: np.ndarray) -> FitResult:
-        priors = _label_frequencies(layout)
-        probas = _vote_shares(layout, None, priors)
-        clamp_gold(probas, gold)
-        top = probas.max(axis=1, keepdims=True)
-        tied = probas >= top * (1 - 1e-9)
-        clear = tied.sum(axis=1) == 1
-        # Reliability from the clear-majority items only (ties say nothing yet).
-        agree = (layout.labels == layout.expand(probas.argmax(axis=1))).astype(float)
-        voted_clear = layout.expand(clear).astype(float)
-        n_clear = layout.per_worker(voted_clear)
-        reliability = np.where(
-            n_clear > 0,
-            layout.per_worker(agree * voted_clear) / np.maximum(n_clear, 1),
-            0.5,
-        )
-        support = np.zeros_like(probas)
-        layout.add_at_labels(support, reliability.take(layout.workers))
-        labels = argmax_with_ties(np.where(tied, 1.0 + support, 0.0), priors)
+        probas, priors, labels = _majority(layout, gold)
         skills = _agreement(layout, labels)
         mean_skill = float(np.clip(skills.mean(), 1.0 / layout.n_labels + 1e-3, 1 - 1e-3))
         confusions = one_coin_confusions(np.full(layout.n_workers, mean_skill), layout.n_labels)
@@ -80,7 +84,7 @@ class Wawa(Aggregator):
     r"""Wawa, "worker agreement with aggregate" (as in crowd-kit, Ustalov et al.
     2021; used by Appen/Figure Eight as a trust score).
 
-    1. Majority vote gives provisional labels :math:`\hat z_i`.
+    1. :class:`MajorityVote` gives provisional labels :math:`\hat z_i`.
     2. A worker's skill is its agreement with them,
        :math:`s_w = \frac{1}{n_w}\sum_{v \in w} [l_v = \hat z_{i_v}]`.
     3. A weighted majority vote:
@@ -93,10 +97,8 @@ class Wawa(Aggregator):
     name = "wawa"
 
     def _fit(self, layout: Layout, gold: np.ndarray) -> FitResult:
-        priors = _label_frequencies(layout)
-        first = _vote_shares(layout, None, priors)
-        clamp_gold(first, gold)
-        skills = _agreement(layout, argmax_with_ties(first, priors))
+        _, priors, first = _majority(layout, gold)
+        skills = _agreement(layout, first)
         weights = skills.take(layout.workers) + EPS  # keep all-zero items defined
         probas = _vote_shares(layout, weights, priors)
         clamp_gold(probas, gold)

@@ -1,0 +1,36 @@
+"""Tiny synthetic FERV39k-shaped data for the DFER tests (no ../shared needed)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from app.clips.ferv39k import iter_entries
+from tests.factories.ferv39k_tree import make_ferv39k_tree, synthetic_index
+from workers.dfer.data import Sample
+from workers.dfer.labels import class_index
+
+torch.set_num_threads(2)  # a shared 2-core machine
+
+SCENARIOS = {"DailyLife": "Daily Life", "Interview": "Weak-Interactive Show"}
+
+def samples_from_tree(root: Path, *, with_scene: bool = False) -> list[Sample]:
+    return [
+        Sample(clip_id=e.clip, face_dir=e.frame_dir, scene_dir=e.frame_dir if with_scene else None,
+               label=class_index(e.label), scene=e.scene, scenario=SCENARIOS.get(e.scene, "Other"))
+        for e in iter_entries(root)
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 scenes × 7 expressions × 2 clips of 8 frames, 64×64 JPEGs."""
+    root = tmp_path_factory.mktemp("ferv39k")
+    make_ferv39k_tree(root, clips=synthetic_index(per_class=2, frames=8, test_every=2), limit=None, size=64)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_samples(tiny_tree: Path) -> list[Sample]:
+    return samples_from_tree(tiny_tree)
