@@ -22,6 +22,7 @@ app = typer.Typer(help="fervlab: build trusted video datasets of facial expressi
 # Verbs that live with their domain register themselves on `app` when imported.
 VERB_MODULES: list[str] = [
     "app.videos.cli",
+    "app.benchmarks.cli",
 ]
 
 

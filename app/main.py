@@ -27,8 +27,13 @@ ROUTER_MODULES = [
     "app.users.views",
     "app.taxonomy.routes",
     "app.labeling.views",
+    "app.labeling.routes",
+    "app.labeling.admin_views",
+    "app.clips.routes",
     "app.videos.routes",
     "app.videos.views",
+    "app.benchmarks.routes",
+    "app.benchmarks.views",
 ]
 
 

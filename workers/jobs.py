@@ -16,7 +16,11 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 # kind → "module:function"; modules import lazily so torch loads only where used.
-RUNNERS: dict[str, str] = {}
+RUNNERS: dict[str, str] = {
+    "train": "workers.dfer.jobs:run_train",
+    "evaluate": "workers.dfer.jobs:run_evaluate",
+    "prerank": "workers.dfer.jobs:run_prerank",
+}
 
 
 def register(kind: str, target: str) -> None:

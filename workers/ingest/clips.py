@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
 from workers.ingest.config import IngestConfig
+from workers.ingest.decode import bgr, i420_planes, resize
 from workers.ingest.preview import PreviewFormat, PreviewWriter
 from workers.ingest.segments import ClipPlan
 
@@ -94,25 +96,44 @@ def load_finished(media_root: Path, scene: str, key: str) -> ClipOutput | None:
     return out
 
 
-def square_crop(img: np.ndarray, box, *, margin: float, size: int) -> np.ndarray:
-    """A square around the box's centre, `margin` × side added on each side,
-    padded black where it leaves the frame, resized to size × size."""
+def _square(box, margin: float) -> tuple[int, int, int]:
+    """(x0, y0, side) of the square around the box's centre with `margin` ×
+    side added on each side; even numbers, so 4:2:0 chroma aligns."""
     x, y, w, h = (float(v) for v in box)
-    side = max(w, h) * (1 + 2 * margin)
+    side = max(2, int(round(max(w, h) * (1 + 2 * margin) / 2)) * 2)
     cx, cy = x + w / 2, y + h / 2
-    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-    s = max(1, int(round(side)))
+    return int(round((cx - side / 2) / 2)) * 2, int(round((cy - side / 2) / 2)) * 2, side
+
+
+def _crop_padded(img: np.ndarray, x0: int, y0: int, s: int, fill) -> np.ndarray:
+    """img[y0:y0+s, x0:x0+s], padded with `fill` where it leaves the image."""
     H, W = img.shape[:2]
     ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(W, x0 + s), min(H, y0 + s)
     if ix1 <= ix0 or iy1 <= iy0:
-        return np.zeros((size, size, 3), np.uint8)
+        return np.full((s, s, *img.shape[2:]), fill, np.uint8)
     crop = img[iy0:iy1, ix0:ix1]
     if (ix0, iy0, ix1, iy1) != (x0, y0, x0 + s, y0 + s):
-        crop = cv2.copyMakeBorder(
-            crop, iy0 - y0, y0 + s - iy1, ix0 - x0, x0 + s - ix1, cv2.BORDER_CONSTANT, value=(0, 0, 0)
-        )
-    interp = cv2.INTER_AREA if s > size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interp)
+        crop = cv2.copyMakeBorder(crop, iy0 - y0, y0 + s - iy1, ix0 - x0, x0 + s - ix1, cv2.BORDER_CONSTANT, value=fill)
+    return crop
+
+
+def square_crop(img: np.ndarray, box, *, margin: float, size: int) -> np.ndarray:
+    """BGR face crop: the square around the box, black outside the frame, size × size."""
+    x0, y0, s = _square(box, margin)
+    return resize(_crop_padded(img, x0, y0, s, (0, 0, 0)), (size, size))
+
+
+def crop_i420(planes, box, *, margin: float, size: int) -> np.ndarray:
+    """The same crop taken from Y, U, V planes, as one I420 image
+    (size × 3/2, size): no full-frame colour conversion needed."""
+    y, u, v = planes
+    x0, y0, s = _square(box, margin)
+    half = size // 2
+    out = np.empty((size * 3 // 2, size), np.uint8)
+    out[:size] = resize(_crop_padded(y, x0, y0, s, 16), (size, size))  # Y=16: video black
+    out[size:].reshape(-1)[: half * half] = resize(_crop_padded(u, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
+    out[size:].reshape(-1)[half * half :] = resize(_crop_padded(v, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
+    return out
 
 
 def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
@@ -120,7 +141,7 @@ def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
     k = max_side / max(h, w)
     if k >= 1:
         return img
-    return cv2.resize(img, (max(2, round(w * k)), max(2, round(h * k))), interpolation=cv2.INTER_AREA)
+    return resize(img, (max(2, round(w * k)), max(2, round(h * k))))
 
 
 def publish(tmp_dir: Path, final_dir: Path) -> bool:
@@ -148,6 +169,7 @@ class ClipWriter:
         tmp_root: Path,
         scene: str,
         video_key: str,
+        key: str,
         plan: ClipPlan,
         start_s: float,
         end_s: float,
@@ -158,7 +180,7 @@ class ClipWriter:
         self.media_root = Path(media_root)
         self.plan = plan
         self.config = config
-        self.key = clip_key(video_key, plan.track_index, plan.segment_index)
+        self.key = check_name(key, "clip key")
         self.rel = clip_rel_dir(scene, self.key)
         self.tmp = Path(tmp_root) / self.key
         (self.tmp / "faces").mkdir(parents=True)
@@ -188,19 +210,28 @@ class ClipWriter:
     def wants(self, frame_index: int) -> bool:
         return self.plan.start_frame <= frame_index < self.plan.end_frame
 
-    def add(self, frame_index: int, frame_bgr: np.ndarray) -> None:
+    def add(self, frame_index: int, frame: av.VideoFrame | np.ndarray) -> None:
+        """The next source frame: a decoded frame (cropped in YUV) or a BGR array."""
         if frame_index != self._next:
             raise ValueError(f"clip {self.key}: got frame {frame_index}, expected {self._next}")
         i = frame_index - self.plan.start_frame
-        crop = square_crop(frame_bgr, self.plan.boxes[i], margin=self.config.crop_margin, size=self.config.crop_size)
+        size = self.config.crop_size
+        planes = i420_planes(frame) if isinstance(frame, av.VideoFrame) else None
+        if planes is None:
+            image = frame if isinstance(frame, np.ndarray) else bgr(frame)
+            i420 = cv2.cvtColor(square_crop(image, self.plan.boxes[i], margin=self.config.crop_margin, size=size),
+                                cv2.COLOR_BGR2YUV_I420)
+        else:
+            i420 = crop_i420(planes, self.plan.boxes[i], margin=self.config.crop_margin, size=size)
+        crop = cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
         q = [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
         (self.tmp / "faces" / f"{i + 1:05d}.jpg").write_bytes(cv2.imencode(".jpg", crop, q)[1].tobytes())
-        grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-        self._sharpness.append(float(cv2.Laplacian(grey, cv2.CV_32F).var()))
-        self.preview.add(crop)
+        self._sharpness.append(float(cv2.Laplacian(i420[:size], cv2.CV_32F).var()))  # on luma
+        self.preview.add_i420(i420)
         if frame_index in self._scene_at:
             name = f"{len(self._scene_files) + 1:05d}.jpg"
-            scene = _downscale(frame_bgr, self.config.scene_max_side)
+            full = frame if isinstance(frame, np.ndarray) else bgr(frame)
+            scene = _downscale(full, self.config.scene_max_side)
             (self.tmp / "scenes" / name).write_bytes(cv2.imencode(".jpg", scene, q)[1].tobytes())
             self._scene_files.append(f"{self.rel}/scenes/{name}")
         self._next += 1

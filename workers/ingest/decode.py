@@ -56,6 +56,15 @@ def luma(frame: av.VideoFrame) -> np.ndarray:
     return frame.to_ndarray(format="gray")
 
 
+def i420_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(Y, U, V) views of an 8-bit 4:2:0 frame of even size (converted if it
+    is another format); None for odd sizes, which need the BGR path."""
+    if frame.width % 2 or frame.height % 2:
+        return None
+    f = _i420(frame)
+    return _plane(f, 0), _plane(f, 1), _plane(f, 2)
+
+
 def bgr(frame: av.VideoFrame) -> np.ndarray:
     """Full frame as BGR uint8 (H, W, 3)."""
     f = _i420(frame)
@@ -74,14 +83,28 @@ def thumb_hsv(frame: av.VideoFrame, size: tuple[int, int] = (64, 36)) -> np.ndar
     at thumbnail size (cheaper than a full-frame colour conversion)."""
     f = _i420(frame)
     if f.format.name not in _I420:
-        small = cv2.resize(frame.to_ndarray(format="bgr24"), size, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(frame.to_ndarray(format="bgr24"), size, interpolation=cv2.INTER_NEAREST)
         return cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+    # Nearest-neighbour sampling: a histogram needs a fair sample of pixels,
+    # not anti-aliasing, and it is 20× cheaper than INTER_AREA here.
     w, h = size
-    y = cv2.resize(_plane(f, 0), (w, h), interpolation=cv2.INTER_AREA)
-    u = cv2.resize(_plane(f, 1), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    v = cv2.resize(_plane(f, 2), (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    y = cv2.resize(_plane(f, 0), (w, h), interpolation=cv2.INTER_NEAREST)
+    u = cv2.resize(_plane(f, 1), (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
+    v = cv2.resize(_plane(f, 2), (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
     buf = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
     return cv2.cvtColor(cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2HSV)
+
+
+def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (w, h). Downscaling halves with INTER_AREA while it can (exact
+    halves are a fast path, ~0.01 ms) and finishes with INTER_LINEAR: same look
+    as INTER_AREA at a fraction of its cost for odd ratios (~1 ms at 640→427)."""
+    w, h = size
+    while img.shape[1] >= 2 * w and img.shape[0] >= 2 * h:
+        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if (img.shape[1], img.shape[0]) == (w, h):
+        return img
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def iter_frames(path: Path, *, stop: int | None = None) -> Iterator[Frame]:

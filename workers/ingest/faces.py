@@ -21,6 +21,8 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
+from workers.ingest.decode import resize
+
 Box = tuple[float, float, float, float]  # x, y, w, h
 
 
@@ -55,21 +57,41 @@ class FaceDetector(ABC):
     def detect(self, gray: np.ndarray, *, min_size: int, max_size: int | None = None) -> list[Detection]:
         """Faces whose side lies in [min_size, max_size] px."""
 
+    # Near a known face the search window is rescaled so the face measures
+    # about this many px: the cost then no longer grows with the face size.
+    near_face_px: ClassVar[int] = 48
+
     def detect_near(self, gray: np.ndarray, box: Box, *, search: float = 0.5) -> list[Detection]:
-        x, y, w, h = box
-        side = max(w, h)
-        H, W = gray.shape[:2]
-        x0, y0 = max(0, int(x - search * side)), max(0, int(y - search * side))
-        x1, y1 = min(W, int(x + w + search * side)), min(H, int(y + h + search * side))
-        if x1 - x0 < self.native_min_size or y1 - y0 < self.native_min_size:
+        """Faces of about the size of `box` in a window around it."""
+        roi, (x0, y0), k = near_window(gray, box, search=search, face_px=self.near_face_px)
+        lo, hi = near_sizes(box, k, self.native_min_size)
+        if min(roi.shape[:2]) < lo:
             return []
-        roi = gray[y0:y1, x0:x1]
-        found = self.detect(
-            roi,
-            min_size=max(self.native_min_size, int(side * 0.65)),
-            max_size=int(side * 1.5) + 1,
-        )
-        return [d.shifted(x0, y0) for d in found]
+        return [d.scaled(1 / k).shifted(x0, y0) for d in self.detect(roi, min_size=lo, max_size=hi)]
+
+
+def near_sizes(box: Box, k: float, native_min: int) -> tuple[int, int]:
+    """Face sizes to accept near a known face (window scaled by k): it may
+    have come closer or moved away between two samples, not more."""
+    side = max(box[2], box[3]) * k
+    return max(native_min, int(side * 0.65)), max(native_min, int(side * 1.5) + 1)
+
+
+def near_window(gray: np.ndarray, box: Box, *, search: float, face_px: int) -> tuple[np.ndarray, tuple[int, int], float]:
+    """The region around `box` (`search` × side added on each side), resized by
+    k so the box side becomes `face_px` (never enlarged). Returns (image,
+    (x0, y0) of the region in `gray`, k)."""
+    x, y, w, h = box
+    side = max(w, h, 1.0)
+    H, W = gray.shape[:2]
+    x0, y0 = max(0, int(x - search * side)), max(0, int(y - search * side))
+    x1, y1 = min(W, int(x + w + search * side)), min(H, int(y + h + search * side))
+    roi = gray[y0:y1, x0:x1]
+    k = min(1.0, face_px / side)
+    if k < 1.0 and roi.size:
+        roi = resize(roi, (max(1, round(roi.shape[1] * k)), max(1, round(roi.shape[0] * k))))
+        k = roi.shape[1] / max(x1 - x0, 1)
+    return np.ascontiguousarray(roi), (x0, y0), k
 
 
 _REGISTRY: dict[str, Callable[..., FaceDetector]] = {}
@@ -145,22 +167,16 @@ class HaarFaceDetector(FaceDetector):
         found = super().detect_near(gray, box, search=search)
         if found or self.profile is None:
             return found
-        x, y, w, h = box
-        side = max(w, h)
-        H, W = gray.shape[:2]
-        x0, y0 = max(0, int(x - search * side)), max(0, int(y - search * side))
-        x1, y1 = min(W, int(x + w + search * side)), min(H, int(y + h + search * side))
-        roi = np.ascontiguousarray(gray[y0:y1, x0:x1])
-        if roi.shape[0] < self.native_min_size or roi.shape[1] < self.native_min_size:
+        roi, (x0, y0), k = near_window(gray, box, search=search, face_px=self.near_face_px)
+        lo, hi = near_sizes(box, k, self.native_min_size)
+        if min(roi.shape[:2]) < lo:
             return []
-        lo, hi = max(self.native_min_size, int(side * 0.65)), int(side * 1.5) + 1
-        # The cascade knows one orientation; the mirrored ROI covers the other.
-        out = [d.shifted(x0, y0) for d in self._run(self.profile, roi, lo, hi, "profile")]
+        # The cascade knows one orientation; the mirrored window covers the other.
+        out = self._run(self.profile, roi, lo, hi, "profile")
         if not out:
-            flipped = cv2.flip(roi, 1)
             rw = roi.shape[1]
-            for d in self._run(self.profile, flipped, lo, hi, "profile"):
+            for d in self._run(self.profile, cv2.flip(roi, 1), lo, hi, "profile"):
                 fx, fy, fw, fh = d.box
-                out.append(Detection((rw - fx - fw + x0, fy + y0, fw, fh), d.score, "profile"))
+                out.append(Detection((rw - fx - fw, fy, fw, fh), d.score, "profile"))
         # A profile box is less trusted than a frontal one.
-        return [Detection(d.box, d.score * 0.8, d.kind) for d in out]
+        return [Detection(d.box, d.score * 0.8, d.kind).scaled(1 / k).shifted(x0, y0) for d in out]

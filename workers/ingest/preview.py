@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 # (encoder, container format, file suffix, codec label), best first
@@ -68,7 +69,13 @@ class PreviewWriter:
         self._n = 0
 
     def add(self, bgr: np.ndarray) -> None:
-        frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        # OpenCV's colour conversion is ~30× cheaper than the swscale one
+        # PyAV would apply inside encode().
+        self.add_i420(cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420))
+
+    def add_i420(self, i420: np.ndarray) -> None:
+        """One frame as an I420 array (height × 3/2, width)."""
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         frame.pts = self._n
         frame.time_base = self._stream.codec_context.time_base
         self._n += 1

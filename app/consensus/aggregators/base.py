@@ -58,6 +58,7 @@ class Layout:
 
         self.n_items = n_items
         self.n_workers = votes.n_workers
+        self.worker_names = votes.worker_names
         self.n_labels = n_labels
         self.n_votes = votes.n_votes
         self.vote_order = order  # slot-major position -> original vote index
@@ -252,6 +253,11 @@ class Aggregator(ABC):
         layout = layout_of(votes)
         gold_codes = votes.encode_gold(gold)[layout.item_order]
         result = self._fit(layout, gold_codes)
+        # An item nobody voted on has the (final) class prior as its posterior.
+        silent = layout.item_counts == 0
+        if silent.any():
+            result.probas[silent] = result.priors
+            clamp_gold(result.probas, np.where(silent, gold_codes, -1))
         probas = layout.to_original(result.probas)
         self.probas_ = probas
         self.priors_ = result.priors

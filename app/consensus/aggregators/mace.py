@@ -153,9 +153,11 @@ class MACE(Aggregator):
         habit0 = np.full((n_workers, n_labels), 1.0 / n_labels)
         best = self._run(layout, gold, know0, 1 - know0, habit0, start)
         total_rounds = best[1]
+        # Random draws go to workers in name order, so row order cannot matter.
+        by_name = np.argsort(np.argsort(np.array(layout.worker_names, dtype=object)))
         for _ in range(max(self.n_restarts, 1) - 1):
-            know = rng.uniform(0.0, 1.0, n_workers)
-            habit = rng.dirichlet(np.ones(n_labels), n_workers)
+            know = rng.uniform(0.0, 1.0, n_workers)[by_name]
+            habit = rng.dirichlet(np.ones(n_labels), n_workers)[by_name]
             run = self._run(layout, gold, know, 1 - know, habit, None)
             total_rounds += run[1]
             if run[0] > best[0]:  # strict: earlier (MV-started) run wins ties

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torchvision import models as tvm
+from torchvision.models import vgg as tvm_vgg
 
 from workers.dfer.models.base import ClipEncoder
 
@@ -17,8 +18,13 @@ def resnet18_trunk() -> tuple[nn.Module, int]:
 def vgg13_trunk() -> tuple[nn.Module, int]:
     # VGG-13 with batch norm: trained from scratch, plain VGG barely converges.
     # Global pooling instead of the 4096-wide classifier keeps it at 9 M weights
-    # and makes it work on any frame size.
-    net = tvm.vgg13_bn(weights=None).features
+    # and makes it work on any frame size. Only the convolutional part is
+    # built: initialising the unused 120 M classifier weights took a second.
+    net = tvm_vgg.make_layers(tvm_vgg.cfgs["B"], batch_norm=True)
+    for m in net.modules():  # torchvision's VGG initialisation
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
     return nn.Sequential(net, nn.AdaptiveAvgPool2d(1), nn.Flatten()), 512
 
 

@@ -1,0 +1,76 @@
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.benchmarks import service
+from app.clips import service as clips
+from app.core.deps import AdminUser, CurrentUser, ReviewerUser, SessionDep
+from app.jobs import service as jobs
+
+router = APIRouter(prefix="/api/v1", tags=["models"])
+
+
+class TrainRequest(BaseModel):
+    model: str
+    epochs: int = Field(1, ge=1, le=1000)
+    batch_size: int = Field(16, ge=1, le=4096)
+    lr: float = Field(1e-3, gt=0)
+    device: str | None = Field(None, pattern="^(cpu|cuda)$")
+
+
+class PrerankRequest(BaseModel):
+    checkpoint: int | None = None  # None: the pretrained prior
+    all: bool = False
+
+
+@router.get("/benchmarks")
+def benchmarks(session: SessionDep, _: CurrentUser) -> list[dict]:
+    """Every checkpoint with WAR/UAR overall, per scenario, per scene and per expression."""
+    return service.all_summaries(session)
+
+
+@router.get("/checkpoints/{checkpoint_id}")
+def checkpoint(checkpoint_id: int, session: SessionDep, _: CurrentUser) -> dict:
+    c = service.get_checkpoint(session, checkpoint_id)
+    return {"id": c.id, "model": c.model_name, "epochs": c.epochs, "train_clips": c.train_clips, "device": c.device,
+            "seconds": c.seconds, "created_at": c.created_at, "metrics": c.metrics,
+            "benchmark": service.summary(session, c)}
+
+
+@router.get("/clips/{clip_id}/predictions")
+def predictions(clip_id: int, session: SessionDep, _: ReviewerUser) -> list[dict]:
+    clips.get_clip(session, clip_id)
+    return [service.prediction_public(p) for p in service.latest_predictions(session, clip_id)]
+
+
+def _job(job) -> dict:
+    return {"job_id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
+            "result": job.result, "error": job.error}
+
+
+@router.post("/models/train", status_code=202)
+def train(body: TrainRequest, session: SessionDep, user: AdminUser) -> dict:
+    from app.benchmarks.zoo import MODEL_NAMES
+    from app.core.errors import Invalid
+
+    if body.model not in MODEL_NAMES:
+        raise Invalid(f"Unknown model '{body.model}'; choose one of {', '.join(MODEL_NAMES)}.")
+    return _job(jobs.enqueue(session, kind="train", params={**body.model_dump(), "split": "train"}, user_id=user.id))
+
+
+@router.post("/checkpoints/{checkpoint_id}/evaluate", status_code=202)
+def evaluate(checkpoint_id: int, session: SessionDep, user: AdminUser) -> dict:
+    service.get_checkpoint(session, checkpoint_id)
+    return _job(jobs.enqueue(session, kind="evaluate", params={"checkpoint": checkpoint_id}, user_id=user.id))
+
+
+@router.post("/prerank", status_code=202)
+def prerank(body: PrerankRequest, session: SessionDep, user: AdminUser) -> dict:
+    if body.checkpoint is not None:
+        service.get_checkpoint(session, body.checkpoint)
+    params = {"checkpoint": body.checkpoint if body.checkpoint is not None else "prior", "all": body.all}
+    return _job(jobs.enqueue(session, kind="prerank", params=params, user_id=user.id))
+
+
+@router.get("/jobs/{job_id}")
+def job(job_id: int, session: SessionDep, _: AdminUser) -> dict:
+    return _job(jobs.get_job(session, job_id))

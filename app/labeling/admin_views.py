@@ -1,0 +1,175 @@
+"""Admin pages for the crowd: people (annotator accounts) and campaigns
+(create, tune, watch progress). Forms post here; htmx swaps fragments."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from app.core.deps import AdminPage, CsrfChecked, SessionDep
+from app.core.errors import DomainError
+from app.core.templating import is_htmx, render
+from app.labeling import service
+from app.labeling.models import CampaignCreate, CampaignUpdate
+from app.labeling.taxonomy_cache import expressions
+from app.taxonomy import service as taxonomy
+from app.users import service as users
+from app.users.models import Role, UserCreate, UserUpdate
+
+router = APIRouter(include_in_schema=False)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()))
+            parts.append(f"{loc}: {err.get('msg', 'invalid').removeprefix('Value error, ')}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+# -- people ----------------------------------------------------------------------
+
+def _users_page(request: Request, session, *, error: str | None = None, form: dict | None = None,
+                status_code: int = 200):
+    return render(request, "admin/users.html", {
+        "people": users.list_users(session), "roles": [r.value for r in Role], "error": error, "form": form or {},
+    }, status_code=status_code)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, session: SessionDep, _: AdminPage):
+    return _users_page(request, session)
+
+
+@router.post("/admin/users", dependencies=[CsrfChecked])
+def create_user(request: Request, session: SessionDep, _: AdminPage, email: str = Form(""),
+                password: str = Form(""), role: str = Form("annotator")):
+    try:
+        users.create_user(session, data=UserCreate(email=email, password=password, role=role))
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        return _users_page(request, session, error=_message(exc), form={"email": email, "role": role},
+                           status_code=422)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{user_id}", dependencies=[CsrfChecked])
+def update_user(user_id: int, request: Request, session: SessionDep, admin: AdminPage,
+                role: str | None = Form(None), active: str | None = Form(None), paused: str | None = Form(None)):
+    """One row's buttons: change role, deactivate/reactivate, lift a pause."""
+    error = None
+    try:
+        data = UserUpdate(role=role or None, active=None if active is None else active == "1",
+                          paused=None if paused is None else paused == "1")
+        if user_id == admin.id and (data.active is False or (data.role and data.role != Role.admin)):
+            raise DomainError("You cannot deactivate or demote yourself.")
+        person = users.update_user(session, user_id=user_id, data=data)
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        person, error = users.get_user(session, user_id), _message(exc)
+    if is_htmx(request):
+        return render(request, "admin/_user_row.html", {"p": person, "roles": [r.value for r in Role],
+                                                        "row_error": error})
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+# -- campaigns -------------------------------------------------------------------
+
+def _campaigns_page(request: Request, session, *, error: str | None = None, form: dict | None = None,
+                    status_code: int = 200):
+    rows = [{"campaign": c, "progress": service.progress(session, campaign_id=c.id)}
+            for c in service.list_campaigns(session, user=request.state.user)]
+    return render(request, "admin/campaigns.html", {
+        "rows": rows, "tree": taxonomy.tree(session), "defaults": CampaignCreate(name="x"), "error": error,
+        "form": form or {},
+    }, status_code=status_code)
+
+
+@router.get("/admin/campaigns")
+def campaigns_page(request: Request, session: SessionDep, _: AdminPage):
+    return _campaigns_page(request, session)
+
+
+@router.post("/admin/campaigns", dependencies=[CsrfChecked])
+async def create_campaign(request: Request, session: SessionDep, _: AdminPage):
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if k not in ("csrf_token", "scene_ids", "assisted") and v != ""}
+    fields["assisted"] = form.get("assisted") == "on"
+    fields["scene_ids"] = [int(s) for s in form.getlist("scene_ids") if str(s).isdigit()]
+    # The form is read here (async); the database work runs in the thread pool.
+    return await run_in_threadpool(_create_campaign, request, session, fields, dict(form))
+
+
+def _create_campaign(request: Request, session, fields: dict, form: dict):
+    try:
+        campaign = service.create_campaign(session, data=CampaignCreate(**fields))
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        return _campaigns_page(request, session, error=_message(exc), form=form, status_code=422)
+    return RedirectResponse(f"/admin/campaigns/{campaign.id}", status_code=303)
+
+
+def _campaign_ctx(session, campaign_id: int, **extra) -> dict:
+    campaign = service.get_campaign(session, campaign_id)
+    names = {s["id"]: s["name"] for sc in taxonomy.tree(session)["scenarios"] for s in sc["scenes"]}
+    return {"campaign": campaign, "progress": service.progress(session, campaign_id=campaign_id),
+            "annotators": service.annotator_table(session, campaign_id=campaign_id),
+            "scene_names": [names.get(i, f"#{i}") for i in campaign.scene_ids],
+            "expressions": expressions(session), "error": None, "notice": None, **extra}
+
+
+@router.get("/admin/campaigns/{campaign_id}")
+def campaign_page(campaign_id: int, request: Request, session: SessionDep, _: AdminPage):
+    return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id))
+
+
+@router.get("/admin/campaigns/{campaign_id}/progress")
+def campaign_progress(campaign_id: int, request: Request, session: SessionDep, _: AdminPage):
+    """The polled fragment: counts and the per-annotator table."""
+    return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id), block="progress")
+
+
+@router.post("/admin/campaigns/{campaign_id}", dependencies=[CsrfChecked])
+async def update_campaign(campaign_id: int, request: Request, session: SessionDep, _: AdminPage):
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if k not in ("csrf_token", "assisted") and v != ""}
+    fields["assisted"] = form.get("assisted") == "on"
+    return await run_in_threadpool(_update_campaign, campaign_id, request, session, fields)
+
+
+def _update_campaign(campaign_id: int, request: Request, session, fields: dict):
+    try:
+        service.update_campaign(session, campaign_id=campaign_id, data=CampaignUpdate(**fields))
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id, error=_message(exc)),
+                      status_code=422)
+    return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
+
+
+@router.post("/admin/campaigns/{campaign_id}/annotators/{user_id}/reinstate", dependencies=[CsrfChecked])
+def reinstate(campaign_id: int, user_id: int, request: Request, session: SessionDep, _: AdminPage):
+    service.reinstate(session, campaign_id=campaign_id, user_id=user_id)
+    if is_htmx(request):
+        return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id), block="progress")
+    return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
+
+
+@router.post("/admin/campaigns/{campaign_id}/gold", dependencies=[CsrfChecked])
+def mark_gold(campaign_id: int, request: Request, session: SessionDep, admin: AdminPage,
+              clip_id: str = Form(""), expression: str = Form("")):
+    try:
+        if not clip_id.strip().isdigit():
+            raise DomainError("Give the clip's number.")
+        service.mark_gold(session, clip_id=int(clip_id), expression=expression, by=admin)
+    except DomainError as exc:
+        session.rollback()
+        return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id, error=exc.detail),
+                      status_code=422)
+    return render(request, "admin/campaign.html", _campaign_ctx(
+        session, campaign_id, notice=f"Clip {clip_id} is now a gold clip ({expression})."))

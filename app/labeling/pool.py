@@ -1,0 +1,130 @@
+"""Each campaign's pool of clips (CampaignClip) and its deal order.
+
+The dealer walks the `ix_campaignclip_deal` index (campaign, gold?, priority,
+id) one priority at a time, highest first. A clip that cannot be dealt (it
+has all the annotators it wants, or it is closed) is parked at priority
+FULL = -1, outside every walk, so finished clips cost the dealer nothing
+however many accumulate. Priorities:
+
+    2  the consensus engine asked for more votes (wanted > overlap)
+    1  started: someone holds or has labelled it
+    0  fresh
+   -1  FULL: active + done >= wanted, or closed
+
+The consensus engine should change `wanted` and `closed` through
+`request_more_votes` and `close_clip` so the priority follows.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app.clips.models import Clip, GoldAnswer
+from app.labeling.models import Campaign, CampaignClip, CampaignStatus
+
+FULL = -1
+MORE, STARTED, FRESH = 2, 1, 0
+
+
+def pool_priority(cc: CampaignClip, *, overlap: int) -> int:
+    if cc.closed or (not cc.is_gold and cc.active + cc.done >= cc.wanted):
+        return FULL
+    if cc.is_gold:
+        return FRESH  # gold goes to everyone once; its order does not matter
+    if cc.wanted > overlap:
+        return MORE
+    return STARTED if cc.active + cc.done > 0 else FRESH
+
+
+def _priority_sql(overlap: int):
+    """pool_priority as one SQL expression, for bulk updates."""
+    c = CampaignClip
+    return sa.case(
+        (sa.or_(c.closed, sa.and_(~c.is_gold, c.active + c.done >= c.wanted)), FULL),
+        (c.is_gold, FRESH),
+        (c.wanted > overlap, MORE),
+        (c.active + c.done > 0, STARTED),
+        else_=FRESH,
+    )
+
+
+def _fill(session: Session, campaign: Campaign, clip_filter) -> int:
+    gold = sa.exists().where(GoldAnswer.clip_id == Clip.id)
+    already = sa.exists().where(CampaignClip.campaign_id == campaign.id, CampaignClip.clip_id == Clip.id)
+    src = select(sa.literal(campaign.id), Clip.id, gold, sa.literal(campaign.overlap), sa.literal(0), sa.literal(0),
+                 sa.literal(FRESH), sa.false()).where(~already)
+    if campaign.scene_ids:
+        src = src.where(Clip.scene_id.in_(campaign.scene_ids))
+    if clip_filter is not None:
+        src = src.where(clip_filter)
+    cols = ["campaign_id", "clip_id", "is_gold", "wanted", "active", "done", "priority", "closed"]
+    res = session.execute(sa.insert(CampaignClip).from_select(cols, src))
+    return max(res.rowcount or 0, 0)
+
+
+def fill_pool(session: Session, *, campaign: Campaign) -> int:
+    """Add every clip of the campaign's scenes that is not in its pool yet;
+    returns how many. Does not commit."""
+    return _fill(session, campaign, None)
+
+
+def add_clips_to_campaigns(session: Session, clip_ids: Iterable[int]) -> int:
+    """New clips join the pool of every open campaign that covers their scene.
+    For the ingest side, inside its own transaction (does not commit)."""
+    ids = sorted({int(i) for i in clip_ids})
+    if not ids:
+        return 0
+    campaigns = session.exec(select(Campaign).where(Campaign.status != CampaignStatus.closed)).all()
+    return sum(_fill(session, c, Clip.id.in_(ids)) for c in campaigns)
+
+
+def normalise(session: Session, *, campaign: Campaign) -> None:
+    """Recompute every priority of the pool (after settings change, or when
+    someone changed counters without going through this module)."""
+    session.execute(sa.update(CampaignClip).where(CampaignClip.campaign_id == campaign.id)
+                    .values(priority=_priority_sql(campaign.overlap)))
+
+
+def retarget(session: Session, *, campaign: Campaign, old_overlap: int) -> None:
+    """The campaign's overlap changed: clips that wanted the old overlap want
+    the new one; clips the consensus engine raised keep at least it."""
+    c = CampaignClip
+    new = campaign.overlap
+    session.execute(sa.update(c).where(c.campaign_id == campaign.id, c.wanted == old_overlap).values(wanted=new))
+    session.execute(sa.update(c).where(c.campaign_id == campaign.id, c.wanted < new).values(wanted=new))
+    normalise(session, campaign=campaign)
+
+
+def _row(session: Session, campaign_id: int, clip_id: int) -> CampaignClip | None:
+    return session.exec(select(CampaignClip).where(CampaignClip.campaign_id == campaign_id,
+                                                   CampaignClip.clip_id == clip_id).with_for_update()).first()
+
+
+def request_more_votes(session: Session, *, campaign_id: int, clip_id: int, votes: int = 1) -> bool:
+    """For the consensus engine: deal this clip to `votes` more annotators,
+    up to the campaign's max_overlap, ahead of everything else. Returns False
+    when the clip already wants max_overlap (then it needs an expert)."""
+    campaign = session.get(Campaign, campaign_id)
+    cc = _row(session, campaign_id, clip_id)
+    if campaign is None or cc is None:
+        return False
+    wanted = min(campaign.max_overlap, max(cc.wanted, cc.done) + votes)
+    if wanted <= cc.wanted:
+        return False
+    cc.wanted = wanted
+    cc.closed = False
+    cc.priority = pool_priority(cc, overlap=campaign.overlap)
+    session.add(cc)
+    return True
+
+
+def close_clip(session: Session, *, campaign_id: int, clip_id: int) -> None:
+    """For the consensus engine: this clip is settled (trusted, rejected or
+    reviewed); deal it no more. Leases in flight still count their vote."""
+    cc = _row(session, campaign_id, clip_id)
+    if cc is not None:
+        cc.closed = True
+        cc.priority = FULL
+        session.add(cc)

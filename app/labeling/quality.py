@@ -1,0 +1,113 @@
+"""Quality control: qualification on gold clips, rolling gold accuracy, pausing.
+
+A new annotator in a campaign with `qualification_clips > 0` first answers
+only gold clips; once they have answered that many, accuracy at or above
+`qualification_accuracy` qualifies them, below it pauses them. Qualified
+annotators keep meeting gold at `gold_rate`; when their last
+`rolling_window` gold answers fall below `pause_accuracy`, they are paused.
+An admin can reinstate a paused annotator.
+"""
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from app.core.db import utcnow
+from app.labeling.models import Campaign, CampaignMember
+from app.users.models import User
+
+
+def member_for_update(session: Session, *, campaign: Campaign, user_id: int) -> CampaignMember:
+    """The annotator's row in this campaign, created on first contact, locked
+    until the end of the transaction (one request of an annotator at a time)."""
+    q = (select(CampaignMember)
+         .where(CampaignMember.campaign_id == campaign.id, CampaignMember.user_id == user_id)
+         .with_for_update())
+    member = session.exec(q).first()
+    if member is None:
+        dialect = session.get_bind().dialect.name
+        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(CampaignMember)
+        # Two first requests at once: one insert wins, the other does nothing.
+        session.execute(ins.values(
+            campaign_id=campaign.id, user_id=user_id, qualified=campaign.qualification_clips == 0,
+            gold_answered=0, gold_correct=0, recent_gold=[], labels=0, paused=False, updated_at=utcnow(),
+        ).on_conflict_do_nothing())
+        member = session.exec(q).one()
+    return member
+
+
+def qualifying(campaign: Campaign, member: CampaignMember) -> bool:
+    return not member.qualified and campaign.qualification_clips > 0
+
+
+def accuracy(correct: int, answered: int) -> float | None:
+    return correct / answered if answered else None
+
+
+def rolling_accuracy(member: CampaignMember) -> float | None:
+    recent = list(member.recent_gold or [])
+    return sum(recent) / len(recent) if recent else None
+
+
+def decide_qualification(campaign: Campaign, member: CampaignMember) -> None:
+    acc = accuracy(member.gold_correct, member.gold_answered)
+    # No gold answered at all (the campaign has too few gold clips, or every
+    # one was passed): let them through rather than block them forever; the
+    # rolling check still watches them once gold clips exist.
+    if acc is None or acc >= campaign.qualification_accuracy:
+        member.qualified = True
+    else:
+        member.paused = True
+
+
+def record_gold(campaign: Campaign, member: CampaignMember, *, correct: bool) -> None:
+    member.gold_answered += 1
+    member.gold_correct += int(correct)
+    # JSON columns are not change-tracked in place: assign a new list.
+    member.recent_gold = (list(member.recent_gold or []) + [int(correct)])[-campaign.rolling_window:]
+    if not member.qualified:
+        if member.gold_answered >= campaign.qualification_clips:
+            decide_qualification(campaign, member)
+        return
+    recent = member.recent_gold
+    if len(recent) >= campaign.rolling_window and sum(recent) / len(recent) < campaign.pause_accuracy:
+        member.paused = True
+
+
+def unrecord_gold(campaign: Campaign, member: CampaignMember, *, correct: bool) -> None:
+    """Undo of a gold answer. A decision it led to (qualified or paused) stays."""
+    member.gold_answered = max(0, member.gold_answered - 1)
+    member.gold_correct = max(0, member.gold_correct - int(correct))
+    recent = list(member.recent_gold or [])
+    # Outcomes are 0/1: removing the newest equal one restores the same counts.
+    for i in range(len(recent) - 1, -1, -1):
+        if recent[i] == int(correct):
+            del recent[i]
+            break
+    member.recent_gold = recent
+
+
+def pause_message(campaign: Campaign, member: CampaignMember | None, user: User) -> str:
+    if user.paused:
+        why = f": {user.paused_reason}" if user.paused_reason else ""
+        return f"Your account is paused{why}. An admin can reinstate you."
+    assert member is not None
+    if not member.qualified:
+        acc = accuracy(member.gold_correct, member.gold_answered) or 0.0
+        return (f"You are paused in campaign '{campaign.name}': {acc:.0%} of your qualification clips were "
+                f"right ({member.gold_correct} of {member.gold_answered}); {campaign.qualification_accuracy:.0%} "
+                "is needed. An admin can reinstate you.")
+    acc = rolling_accuracy(member) or 0.0
+    return (f"You are paused in campaign '{campaign.name}': your accuracy on check clips fell to {acc:.0%} "
+            f"over your last {len(member.recent_gold or [])} (below {campaign.pause_accuracy:.0%}). "
+            "An admin can reinstate you.")
+
+
+def reinstate(member: CampaignMember) -> None:
+    # The admin vouches for them: start a fresh rolling window, or the next
+    # gold answer would pause them again at once.
+    member.paused = False
+    member.qualified = True
+    member.recent_gold = []
+    member.updated_at = utcnow()

@@ -1,0 +1,90 @@
+"""The whole pipeline on generated videos: exact clips with a stub detector,
+real Haar detection on drawn faces, reruns, progress, failures."""
+from __future__ import annotations
+
+import pytest
+
+from workers.ingest import IngestConfig, ingest_video
+from workers.ingest.tracks import iou
+
+
+def test_square_track_becomes_exact_clips(tmp_path, square_video):
+    path, truth = square_video
+    r = ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=IngestConfig(detector="test-blob"))
+    # 24 fps → a sample every 3rd frame; with nothing tracked, full-frame
+    # search on every 2nd sample (frames 0, 6, 12, …): the square (frames
+    # 10–99) is found at 12 and followed to 99 → 88 frames → 2 clips of 44.
+    assert [(c.clip_key, c.start_frame, c.frame_count) for c in r.clips] == [
+        ("sq-t000-s00", 12, 44), ("sq-t000-s01", 56, 44)]
+    assert (r.frames, r.fps, r.width, r.height, r.codec, r.shots, r.tracks) == (120, 24.0, 320, 240, "h264", [(0, 120)], 1)
+    c = r.clips[0]
+    assert c.start_s == pytest.approx(12 / 24, abs=1e-3) and c.end_s == pytest.approx(56 / 24, abs=1e-3)
+    for i, box in enumerate(c.boxes):
+        assert iou(box, truth[c.start_frame + i]) > 0.9
+    assert (c.hit_rate, c.confidence) == (1.0, 0.9) and c.stability > 0.9
+    assert (tmp_path / c.face_dir / "00044.jpg").is_file() and not (tmp_path / c.face_dir / "00045.jpg").exists()
+
+
+def test_rerun_is_idempotent(tmp_path, square_video):
+    path, _ = square_video
+    cfg = IngestConfig(detector="test-blob")
+    first = ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=cfg)
+    stamp = (tmp_path / first.clips[0].preview).stat().st_mtime_ns
+    second = ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=cfg)
+    assert [c.clip_key for c in second.clips] == [c.clip_key for c in first.clips]
+    assert all(c.reused for c in second.clips) and second.clips == first.clips
+    assert (tmp_path / first.clips[0].preview).stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in (tmp_path / "clips" / "Lab").iterdir()) == ["sq-t000-s00", "sq-t000-s01"]
+
+
+def test_progress_is_reported(tmp_path, square_video):
+    path, _ = square_video
+    calls = []
+    ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=IngestConfig(detector="test-blob"),
+                 progress=lambda f, stage: calls.append((f, stage)))
+    fractions = [f for f, _ in calls]
+    assert calls[0] == (0.0, "probing") and calls[-1] == (1.0, "done")
+    assert fractions == sorted(fractions)
+    assert {"detecting faces", "writing clips"} <= {s for _, s in calls}
+
+
+def test_crash_mid_write_publishes_nothing(tmp_path, square_video, monkeypatch):
+    from workers.ingest import clips
+
+    path, _ = square_video
+    real_add = clips.ClipWriter.add
+
+    def add(self, i, frame):
+        if i == 70:  # the first clip is published, the second is half written
+            raise RuntimeError("disk full")
+        real_add(self, i, frame)
+
+    monkeypatch.setattr(clips.ClipWriter, "add", add)
+    with pytest.raises(RuntimeError):
+        ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=IngestConfig(detector="test-blob"))
+    assert sorted(p.name for p in (tmp_path / "clips" / "Lab").iterdir()) == ["sq-t000-s00"]
+    assert not any((tmp_path / "tmp").iterdir())
+    monkeypatch.undo()
+    r = ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=IngestConfig(detector="test-blob"))
+    assert [c.reused for c in r.clips] == [True, False]
+
+
+def test_drawn_faces_with_haar(tmp_path, face_video):
+    """The default detector on generated faces: two faces, a cut at 1.5 s."""
+    r = ingest_video(face_video.path, media_root=tmp_path, scene="Lab", video_key="fv")
+    assert r.detector == "haar" and r.shots == [(0, 36), (36, 72)]
+    assert len(r.clips) >= 3
+    for c in r.clips:
+        assert 8 <= c.frame_count <= 48
+        shot = (0, 36) if c.start_frame < 36 else (36, 72)
+        assert shot[0] <= c.start_frame and c.start_frame + c.frame_count <= shot[1]  # no clip crosses a cut
+        match = [max(iou(b, t) for t in face_video.boxes[c.start_frame + i]) for i, b in enumerate(c.boxes)]
+        assert min(match) > 0.5
+
+
+def test_result_serialises(tmp_path, square_video):
+    path, _ = square_video
+    r = ingest_video(path, media_root=tmp_path, scene="Lab", video_key="sq", config=IngestConfig(detector="test-blob"))
+    d = r.to_dict()
+    assert d["clips"][0]["boxes"][0] == list(r.clips[0].boxes[0]) and d["shots"] == [[0, 120]]
+    assert set(d["timings"]) >= {"probe", "detect", "write", "total"}
