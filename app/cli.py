@@ -117,6 +117,20 @@ def create_user(email: str, password: str = typer.Option(..., prompt=True, hide_
     typer.echo(f"created user {user.id} <{user.email}> ({user.role})")
 
 
+@app.command("seed-demo")
+def seed_demo(clips: int = typer.Option(24, min=0, max=10000, help="How many generated clips.")) -> None:
+    """Demo annotators, a reviewer, N small generated clips over the scenes and a demo campaign."""
+    from app.clips import demo
+    from app.core.db import session_scope
+
+    with session_scope() as session:
+        demo.seed_people(session)
+        new = demo.seed_clips(session, clips, progress=ProgressBar("demo clips"))
+        campaign = demo.seed_campaign(session)
+    typer.echo(f"demo ready: {len(new)} new clips, campaign '{campaign}', annotators "
+               f"{', '.join(demo.DEMO_ANNOTATORS)} / {demo.DEMO_PASSWORD}")
+
+
 def _worker_argv(queues: str, concurrency: int) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "workers.celery_app:celery_app", "worker",
             "-Q", queues, "-c", str(concurrency), "--loglevel", "INFO",

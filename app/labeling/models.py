@@ -30,6 +30,9 @@ class CampaignSettings(SQLModel):
     # Rolling gold accuracy below this pauses an annotator.
     pause_accuracy: float = Field(default=0.5, ge=0.0, le=1.0)
     rolling_window: int = Field(default=20, ge=1, le=1000)
+    # Consensus policy: trusted at posterior ≥ trust_threshold with ≥ min_votes.
+    trust_threshold: float = Field(default=0.9, ge=0.5, le=1.0)
+    min_votes: int = Field(default=3, ge=1, le=50)
 
 
 class Campaign(CampaignSettings, table=True):
@@ -62,6 +65,8 @@ class CampaignUpdate(SQLModel):
     qualification_clips: int | None = Field(default=None, ge=0, le=1000)
     qualification_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
     pause_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
+    trust_threshold: float | None = Field(default=None, ge=0.5, le=1.0)
+    min_votes: int | None = Field(default=None, ge=1, le=50)
 
 
 class CampaignClip(SQLModel, table=True):
