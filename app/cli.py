@@ -23,6 +23,7 @@ app = typer.Typer(help="fervlab: build trusted video datasets of facial expressi
 VERB_MODULES: list[str] = [
     "app.videos.cli",
     "app.benchmarks.cli",
+    "app.consensus.cli",
 ]
 
 

@@ -34,6 +34,10 @@ ROUTER_MODULES = [
     "app.videos.views",
     "app.benchmarks.routes",
     "app.benchmarks.views",
+    "app.consensus.routes",
+    "app.consensus.views",
+    "app.review.routes",
+    "app.review.views",
 ]
 
 

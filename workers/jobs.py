@@ -20,6 +20,7 @@ RUNNERS: dict[str, str] = {
     "train": "workers.dfer.jobs:run_train",
     "evaluate": "workers.dfer.jobs:run_evaluate",
     "prerank": "workers.dfer.jobs:run_prerank",
+    "consensus": "app.consensus.runs:run_job",
 }
 
 

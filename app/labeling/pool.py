@@ -60,8 +60,10 @@ def _fill(session: Session, campaign: Campaign, clip_filter) -> int:
     if clip_filter is not None:
         src = src.where(clip_filter)
     cols = ["campaign_id", "clip_id", "is_gold", "wanted", "active", "done", "priority", "closed"]
-    res = session.execute(sa.insert(CampaignClip).from_select(cols, src))
-    return max(res.rowcount or 0, 0)
+    # Counted through RETURNING: psycopg reports no rowcount for INSERT … SELECT here.
+    table = CampaignClip.__table__
+    res = session.connection().execute(sa.insert(table).from_select(cols, src).returning(table.c.id))
+    return len(res.all())
 
 
 def fill_pool(session: Session, *, campaign: Campaign) -> int:

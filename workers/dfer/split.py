@@ -2,9 +2,10 @@
 so the web process (exports) may use it too.
 
 Within each stratum the clips are ordered by a hash of their key and the first
-round(fraction · n) go to test. The order of existing clips never changes, so
-adding a clip to a stratum moves at most one existing clip (when the rounded
-test count steps up), and strata it does not join are untouched.
+round(fraction · n) go to test. The relative order of existing clips never
+changes, so adding k clips to a stratum moves at most k of its existing clips
+(and on average about fraction · k), and other strata are untouched; every
+stratum keeps its exact share of test clips.
 """
 from __future__ import annotations
 

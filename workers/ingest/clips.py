@@ -36,7 +36,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 def check_name(value: str, what: str) -> str:
     """Scene names and keys become path parts: letters, digits, `_ . -` only."""
     if not _NAME.match(value or "") or ".." in value:
-        raise ValueError(f"{what} {value!r} must be 1–128 of letters, digits, '_', '.', '-' (not starting with '.' or '-')")
+        raise ValueError(
+            f"{what} {value!r} must be 1–128 letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
     return value
 
 
@@ -131,8 +133,9 @@ def crop_i420(planes, box, *, margin: float, size: int) -> np.ndarray:
     half = size // 2
     out = np.empty((size * 3 // 2, size), np.uint8)
     out[:size] = resize(_crop_padded(y, x0, y0, s, 16), (size, size))  # Y=16: video black
-    out[size:].reshape(-1)[: half * half] = resize(_crop_padded(u, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
-    out[size:].reshape(-1)[half * half :] = resize(_crop_padded(v, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
+    chroma = out[size:].reshape(-1)
+    chroma[: half * half] = resize(_crop_padded(u, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
+    chroma[half * half :] = resize(_crop_padded(v, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
     return out
 
 
@@ -159,8 +162,9 @@ def publish(tmp_dir: Path, final_dir: Path) -> bool:
 
 
 class ClipWriter:
-    """Receives the full BGR source frames of one clip in order and writes
-    everything into `tmp_root/<clip_key>` until `finish` publishes it."""
+    """Receives the source frames of one clip in order (decoded frames, or BGR
+    arrays for generated material) and writes everything into
+    `tmp_root/<clip_key>` until `finish` publishes it."""
 
     def __init__(
         self,
@@ -187,7 +191,7 @@ class ClipWriter:
         (self.tmp / "scenes").mkdir()
         self.preview_name = "preview" + preview_fmt.suffix
         self.preview = PreviewWriter(
-            self.tmp / self.preview_name, fmt=preview_fmt, size=config.crop_size, rate=rate,
+            self.tmp / self.preview_name, fmt=preview_fmt, size=config.preview_size, rate=rate,
             crf=config.preview_crf, preset=config.preview_preset,
         )
         self._scene_at = plan.scene_frame_indices(config.scene_frames)
@@ -207,9 +211,6 @@ class ClipWriter:
             hit_rate=round(plan.hit_rate, 4),
         )
 
-    def wants(self, frame_index: int) -> bool:
-        return self.plan.start_frame <= frame_index < self.plan.end_frame
-
     def add(self, frame_index: int, frame: av.VideoFrame | np.ndarray) -> None:
         """The next source frame: a decoded frame (cropped in YUV) or a BGR array."""
         if frame_index != self._next:
@@ -226,8 +227,12 @@ class ClipWriter:
         crop = cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
         q = [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
         (self.tmp / "faces" / f"{i + 1:05d}.jpg").write_bytes(cv2.imencode(".jpg", crop, q)[1].tobytes())
-        self._sharpness.append(float(cv2.Laplacian(i420[:size], cv2.CV_32F).var()))  # on luma
-        self.preview.add_i420(i420)
+        _, std = cv2.meanStdDev(cv2.Laplacian(i420[:size], cv2.CV_32F))  # on luma
+        self._sharpness.append(float(std[0, 0]) ** 2)
+        if self.config.preview_size == size:
+            self.preview.add_i420(i420)
+        else:
+            self.preview.add(resize(crop, (self.config.preview_size, self.config.preview_size)))
         if frame_index in self._scene_at:
             name = f"{len(self._scene_files) + 1:05d}.jpg"
             full = frame if isinstance(frame, np.ndarray) else bgr(frame)
@@ -242,7 +247,8 @@ class ClipWriter:
 
     def finish(self) -> ClipOutput:
         if not self.complete:
-            raise RuntimeError(f"clip {self.key} got {self._next - self.plan.start_frame}/{self.plan.frame_count} frames")
+            got = self._next - self.plan.start_frame
+            raise RuntimeError(f"clip {self.key} got {got}/{self.plan.frame_count} frames")
         self.preview.close()
         self._out.sharpness = round(float(np.median(self._sharpness)), 2)
         self._out.scene_frames = list(self._scene_files)

@@ -3,8 +3,8 @@ no web: the Celery task persists what this returns.
 
 Two decoding passes, because the frames a clip needs are known only once its
 track has ended, and holding a whole shot's colour frames in memory does not
-scale: pass 1 reads luma planes (shots, detection, tracking), pass 2 converts
-to BGR only the frames that fall in clips and writes them."""
+scale: pass 1 reads luma planes (shots, detection, tracking), pass 2 decodes
+up to the last clip frame and crops the clip frames (in YUV) into files."""
 from __future__ import annotations
 
 import dataclasses

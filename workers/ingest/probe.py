@@ -205,7 +205,8 @@ def _decode_first_frame(container, stream, path: Path) -> None:
         for _ in container.decode(stream):
             return
     except av.error.DecoderNotFoundError as e:
-        raise UnsupportedCodecError(path, f"the video codec {stream.codec_context.name!r} cannot be decoded by this build") from e
+        name = stream.codec_context.name
+        raise UnsupportedCodecError(path, f"the video codec {name!r} cannot be decoded by this build") from e
     except av.error.FFmpegError as e:
         raise CorruptVideoError(path, f"the video stream cannot be decoded ({e.strerror})") from e
     raise TruncatedVideoError(path, "no frame could be decoded: the video data is missing or truncated")

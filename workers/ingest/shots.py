@@ -33,7 +33,7 @@ class ShotBoundaryDetector:
     `threshold` is on the Bhattacharyya distance (0 same, 1 disjoint);
     `min_shot_frames` stops flashes and fast pans from cutting a shot into slivers."""
 
-    def __init__(self, *, threshold: float = 0.45, min_shot_frames: int = 8) -> None:
+    def __init__(self, *, threshold: float = 0.35, min_shot_frames: int = 8) -> None:
         self.threshold = threshold
         self.min_shot_frames = min_shot_frames
         self._prev: np.ndarray | None = None

@@ -78,7 +78,7 @@ class Votes:
             names[field] = listed
         if len(names["label"]) < 2:
             raise AggregationError("at least two labels are needed to aggregate")
-        if np.unique(workers).size < 2:
+        if workers.min() == workers.max():
             raise AggregationError(
                 "a single annotator: consensus needs votes from at least two workers"
             )

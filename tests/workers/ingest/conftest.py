@@ -40,7 +40,7 @@ class BlobDetector(FaceDetector):
 
 
 def write_square_video(path: Path, *, frames: int, fps: int, visible: range, side: int = 64,
-                       size: tuple[int, int] = (320, 240), drift: float = 0.5) -> list[tuple[float, float, float, float] | None]:
+                       size: tuple[int, int] = (320, 240), drift: float = 0.5) -> list[tuple | None]:
     """A white square on black, present on the frames in `visible`, moving
     right by `drift` px a frame. Returns its box per frame (None when absent)."""
     w, h = size

@@ -30,7 +30,8 @@ def _faststart_mp4(path):
         s = c.add_stream("libx264", rate=24)
         s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
         for i in range(48):
-            f = av.VideoFrame.from_ndarray(np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8), format="rgb24")
+            noise = np.random.default_rng(i).integers(0, 255, (48, 64, 3), np.uint8)
+            f = av.VideoFrame.from_ndarray(noise, format="rgb24")
             f.pts = i
             c.mux(s.encode(f))
         c.mux(s.encode(None))

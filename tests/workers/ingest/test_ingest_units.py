@@ -6,12 +6,16 @@ import numpy as np
 import pytest
 
 from workers.ingest.config import IngestConfig
-from workers.ingest.faces import Detection, HaarFaceDetector, available_detectors, create_detector
+from workers.ingest.faces import (
+    Detection,
+    HaarFaceDetector,
+    available_detectors,
+    create_detector,
+)
 from workers.ingest.segments import dedupe, plan_clips, split_evenly
 from workers.ingest.shots import Shot, ShotBoundaryDetector, shots_from_cuts
 from workers.ingest.synthetic import _background, draw_face
 from workers.ingest.tracks import Observation, Track, Tracker, dense_boxes, iou, nms
-
 
 # --- shots -------------------------------------------------------------------
 
@@ -47,7 +51,8 @@ def test_iou_and_nms():
     assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
     assert iou((0, 0, 10, 10), (5, 0, 10, 10)) == pytest.approx(50 / 150)
     assert iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
-    big, part, other = Detection((0, 0, 100, 100), 0.9), Detection((20, 20, 40, 40), 0.95), Detection((200, 0, 50, 50), 0.5)
+    big, part = Detection((0, 0, 100, 100), 0.9), Detection((20, 20, 40, 40), 0.95)
+    other = Detection((200, 0, 50, 50), 0.5)
     kept = nms([part, big, other])
     assert len(kept) == 2 and other in kept  # the nested box and its parent are one face
 

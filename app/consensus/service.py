@@ -1,0 +1,398 @@
+"""The live consensus: every vote updates its clip's label at once.
+
+`on_annotation` runs inside the labelling transaction that stores the vote
+(the pool row of the clip is locked there already). It recomputes only that
+clip: one E-step over its few votes with the annotator parameters of the
+current ConsensusRun (or a one-coin default before any run), then the policy
+decides trusted / needs_votes / review / rejected and the pool follows
+(more votes: adaptive overlap; settled: closed). A full recompute is in
+runs.py; an expert Review always wins over both.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from app.benchmarks.models import Prediction
+from app.clips.models import Clip, GoldAnswer
+from app.consensus.aggregators import AggregationError, ConsensusModel
+from app.consensus.aggregators.base import one_coin_confusions
+from app.consensus.models import ConsensusLabel, ConsensusRun, LabelStatus
+from app.consensus.policy import ClipEvidence, ClipStatus, Flag, PolicySettings, decide_clip, model_disagrees
+from app.core.db import utcnow
+from app.core.errors import NotFound
+from app.labeling import pool
+from app.labeling.models import Annotation, Campaign, CampaignClip, CampaignMember, CampaignSettings
+from app.labeling.taxonomy_cache import expressions
+from app.review.models import Review, ReviewDecision
+
+PASS = "pass"
+NOT_FACE_FLAGS = ("not_a_face", "bad_clip")  # votes that the clip is unusable
+# Set on an Annotation by a discarded batch (FERV39k rule): kept, never counted.
+EXCLUDED = "excluded"
+# Set on a live label by a batch sent to expert review: status stays review
+# until a reviewer decides, whatever later votes say.
+BATCH_REVIEW = "batch_review"
+STICKY_FLAGS = (BATCH_REVIEW,)
+# Before the first full run: every annotator right this often (unless the
+# campaign's gold record says otherwise).
+DEFAULT_SKILL = 0.7
+MIN_GOLD_FOR_SKILL = 10
+MODEL_CONFIDENCE = 0.8
+
+
+# -- votes of one clip -------------------------------------------------------------
+
+@dataclass
+class Tally:
+    """One clip's responses, split the way the policy counts them."""
+
+    votes: list[tuple[str, str]] = field(default_factory=list)  # (worker, expression)
+    histogram: dict[str, int] = field(default_factory=dict)
+    passes: int = 0
+    not_face: int = 0
+
+    def add(self, user_id: int, expression: str | None, flags: Iterable[str] | None) -> None:
+        flags = list(flags or ())
+        if EXCLUDED in flags:
+            return
+        if PASS in flags:
+            self.passes += 1
+        elif expression:
+            self.votes.append((str(user_id), expression))
+            self.histogram[expression] = self.histogram.get(expression, 0) + 1
+        elif any(f in flags for f in NOT_FACE_FLAGS):
+            self.not_face += 1
+
+    @property
+    def responses(self) -> int:
+        return len(self.votes) + self.passes + self.not_face
+
+
+def tally_clip(session: Session, clip_id: int) -> Tally:
+    t = Tally()
+    rows = session.exec(select(Annotation.user_id, Annotation.expression, Annotation.flags)
+                        .where(Annotation.clip_id == clip_id).order_by(Annotation.id)).all()
+    for user_id, expression, flags in rows:
+        t.add(user_id, expression, flags)
+    return t
+
+
+def tallies(session: Session, clip_ids: Iterable[int]) -> dict[int, Tally]:
+    ids = list(set(clip_ids))
+    out: dict[int, Tally] = {i: Tally() for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for clip_id, user_id, expression, flags in session.exec(
+                select(Annotation.clip_id, Annotation.user_id, Annotation.expression, Annotation.flags)
+                .where(Annotation.clip_id.in_(chunk)).order_by(Annotation.id)).all():
+            out[clip_id].add(user_id, expression, flags)
+    return out
+
+
+# -- the annotator model ------------------------------------------------------------
+
+_models: dict[tuple, ConsensusModel] = {}
+_models_lock = threading.Lock()
+
+
+def expression_names(session: Session) -> list[str]:
+    return [name for name, _ in expressions(session)]
+
+
+def canonical(session: Session, probs: Mapping[str, float] | None) -> dict[str, float] | None:
+    """A model's probabilities keyed by the taxonomy's spelling (models write
+    'Happy' or 'happy'); unknown names dropped."""
+    if not probs:
+        return None
+    names = {n.lower(): n for n in expression_names(session)}
+    out = {names[k.lower()]: float(v) for k, v in probs.items() if k.lower() in names}
+    return out or None
+
+
+def default_model(names: list[str], skill: float) -> ConsensusModel:
+    """Symmetric one-coin annotators of accuracy `skill`, uniform classes."""
+    k = len(names)
+    skill = float(np.clip(skill, 1.0 / k + 0.01, 0.99))
+    return ConsensusModel(method="default", label_names=tuple(names), worker_names=(), priors=np.full(k, 1.0 / k),
+                          confusions=np.zeros((0, k, k)), default=one_coin_confusions(np.array([skill]), k)[0],
+                          skills=np.zeros(0))
+
+
+def crowd_skill(session: Session, campaign_id: int | None) -> float:
+    """The crowd's accuracy on gold in this campaign, or DEFAULT_SKILL."""
+    if campaign_id is None:
+        return DEFAULT_SKILL
+    answered, correct = session.exec(select(
+        func.coalesce(func.sum(CampaignMember.gold_answered), 0), func.coalesce(func.sum(CampaignMember.gold_correct), 0),
+    ).where(CampaignMember.campaign_id == campaign_id)).one()
+    if int(answered) < MIN_GOLD_FOR_SKILL:
+        return DEFAULT_SKILL
+    return int(correct) / int(answered)
+
+
+def current_run_key(session: Session) -> tuple[int, object] | None:
+    row = session.exec(select(ConsensusRun.id, ConsensusRun.created_at)
+                       .where(ConsensusRun.is_current, ConsensusRun.status == "done")
+                       .order_by(ConsensusRun.id.desc()).limit(1)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def current_model(session: Session, *, campaign_id: int | None = None) -> ConsensusModel:
+    """The fitted annotator model of the current run (parsed once per process
+    and run), or the one-coin default when there is none or it is unusable."""
+    names = expression_names(session)
+    key = current_run_key(session)
+    if key is not None:
+        # created_at too: ids restart when a database is emptied (tests).
+        cache_key = (str(session.get_bind().url), key[0], str(key[1]))
+        model = _models.get(cache_key)
+        if model is None:
+            state = session.exec(select(ConsensusRun.model_state).where(ConsensusRun.id == key[0])).one()
+            try:
+                model = ConsensusModel.from_params(state or {})
+            except AggregationError:
+                model = None
+            if model is not None:
+                with _models_lock:
+                    if len(_models) > 16:
+                        _models.clear()
+                    _models[cache_key] = model
+        if model is not None and list(model.label_names) == names:
+            return model
+    return default_model(names, crowd_skill(session, campaign_id))
+
+
+def policy_settings(campaign: CampaignSettings | None) -> PolicySettings:
+    c = campaign or CampaignSettings()
+    # The campaign form allows max_overlap < min_votes; the policy does not.
+    return PolicySettings(tau=c.trust_threshold, min_votes=c.min_votes, max_overlap=max(c.max_overlap, c.min_votes),
+                          model_confidence=MODEL_CONFIDENCE)
+
+
+# -- deciding one clip --------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    label: str | None
+    confidence: float
+    posterior: dict[str, float]
+    status: LabelStatus
+    votes: int
+    flags: list[str]
+
+
+def posterior_of(model: ConsensusModel, tally: Tally) -> dict[str, float]:
+    if not tally.votes:
+        return {}
+    post = model.posterior(tally.votes)
+    return {k: round(float(v), 6) for k, v in post.items()}
+
+
+def judge(*, tally: Tally, posterior: Mapping[str, float], settings: PolicySettings, gold: str | None,
+          prediction: Mapping[str, float] | None, review: Review | None, sticky: Iterable[str] = ()) -> Verdict:
+    """The live verdict for a clip: a review wins, then gold, then the policy."""
+    if gold is not None:
+        verdict = Verdict(gold, 1.0, {gold: 1.0}, LabelStatus.trusted, tally.responses, [])
+    else:
+        d = decide_clip(ClipEvidence(posterior=posterior, votes=tally.histogram, pass_votes=tally.passes,
+                                     not_face_votes=tally.not_face, model=prediction), settings)
+        flags = sorted(f.value for f in d.flags) + [f for f in STICKY_FLAGS if f in set(sticky)]
+        status = LabelStatus(d.status.value)
+        if BATCH_REVIEW in flags and status != LabelStatus.rejected:
+            status = LabelStatus.review
+        verdict = Verdict(d.label, round(float(d.confidence), 6), dict(posterior), status, tally.responses, flags)
+    if review is not None:
+        if review.decision == ReviewDecision.reject:
+            verdict.status, verdict.label, verdict.confidence = LabelStatus.rejected, None, 1.0
+        else:
+            verdict.status, verdict.label, verdict.confidence = LabelStatus.trusted, review.expression, 1.0
+    return verdict
+
+
+def latest_review(session: Session, clip_id: int) -> Review | None:
+    return session.exec(select(Review).where(Review.clip_id == clip_id)
+                        .order_by(Review.created_at.desc(), Review.id.desc()).limit(1)).first()
+
+
+def latest_prediction(session: Session, clip_id: int) -> Prediction | None:
+    return session.exec(select(Prediction).where(Prediction.clip_id == clip_id)
+                        .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(1)).first()
+
+
+def gold_of(session: Session, clip_id: int) -> str | None:
+    return session.exec(select(GoldAnswer.expression).where(GoldAnswer.clip_id == clip_id)).first()
+
+
+def live_label(session: Session, clip_id: int, *, for_update: bool = False) -> ConsensusLabel | None:
+    q = select(ConsensusLabel).where(ConsensusLabel.run_id.is_(None), ConsensusLabel.clip_id == clip_id)
+    if for_update:
+        q = q.with_for_update()
+    rows = session.exec(q.order_by(ConsensusLabel.id)).all()
+    for extra in rows[1:]:  # two first votes at once in two campaigns: keep one
+        session.delete(extra)
+    return rows[0] if rows else None
+
+
+def write_live(session: Session, clip_id: int, verdict: Verdict, row: ConsensusLabel | None = None) -> ConsensusLabel:
+    if row is None:
+        row = ConsensusLabel(run_id=None, clip_id=clip_id)
+    row.label, row.confidence, row.posterior = verdict.label, verdict.confidence, verdict.posterior
+    row.status, row.votes, row.flags, row.updated_at = verdict.status, verdict.votes, list(verdict.flags), utcnow()
+    session.add(row)
+    return row
+
+
+def steer_pool(session: Session, *, campaign: Campaign, clip_id: int, verdict: Verdict) -> None:
+    """Adaptive overlap: one more vote at a time, asked only once every vote
+    planned so far is in (a lease in flight will bring its own vote, and this
+    runs again then); settled clips close. A clip that may not get more votes
+    (max_overlap reached) goes to an expert."""
+    cc = session.exec(select(CampaignClip).where(CampaignClip.campaign_id == campaign.id,
+                                                 CampaignClip.clip_id == clip_id)).first()
+    if cc is None or cc.is_gold:
+        return
+    if verdict.status == LabelStatus.needs_votes:
+        if cc.done >= cc.wanted:
+            if not pool.request_more_votes(session, campaign_id=campaign.id, clip_id=clip_id, votes=1):
+                verdict.status = LabelStatus.review
+                pool.close_clip(session, campaign_id=campaign.id, clip_id=clip_id)
+        elif cc.closed:
+            # Settled before, unsettled by a retracted vote: deal the planned
+            # votes that are missing again (no extra one).
+            cc.closed = False
+            cc.priority = pool.pool_priority(cc, overlap=campaign.overlap)
+            session.add(cc)
+    elif not cc.closed:
+        pool.close_clip(session, campaign_id=campaign.id, clip_id=clip_id)
+
+
+def refresh_clip(session: Session, *, clip_id: int, campaign: Campaign | None) -> ConsensusLabel:
+    """Recompute one clip's live label from its votes and steer its pool row
+    in `campaign`. Does not commit."""
+    tally = tally_clip(session, clip_id)
+    row = live_label(session, clip_id, for_update=True)
+    gold = gold_of(session, clip_id)
+    review = latest_review(session, clip_id)
+    pred = latest_prediction(session, clip_id)
+    posterior = {} if gold is not None else posterior_of(
+        current_model(session, campaign_id=campaign.id if campaign else None), tally)
+    verdict = judge(tally=tally, posterior=posterior, settings=policy_settings(campaign), gold=gold,
+                    prediction=canonical(session, pred.probs) if pred else None, review=review,
+                    sticky=row.flags if row is not None else ())
+    if gold is None and campaign is not None:
+        steer_pool(session, campaign=campaign, clip_id=clip_id, verdict=verdict)
+    return write_live(session, clip_id, verdict, row)
+
+
+# -- hooks the labelling side and the DFER workers call ---------------------------------
+
+def on_annotation(session: Session, *, annotation: Annotation, campaign: Campaign) -> ConsensusLabel:
+    """A vote was stored (flushed, same transaction): update its clip now."""
+    return refresh_clip(session, clip_id=annotation.clip_id, campaign=campaign)
+
+
+def on_retract(session: Session, *, clip_id: int, campaign: Campaign) -> ConsensusLabel:
+    """A vote of this clip was retracted (deleted or marked excluded)."""
+    return refresh_clip(session, clip_id=clip_id, campaign=campaign)
+
+
+def on_annotation_undone(session: Session, *, annotation: Annotation, campaign: Campaign) -> ConsensusLabel:
+    """The labelling side's undo hook (called after the row is deleted)."""
+    return on_retract(session, clip_id=annotation.clip_id, campaign=campaign)
+
+
+def on_predictions(session: Session, rows: Iterable[Prediction]) -> int:
+    """New model predictions: re-check the model_disagrees flag of those
+    clips' live labels (status unchanged; flagged clips show in the review
+    queue). Returns how many labels changed."""
+    newest: dict[int, Prediction] = {}
+    for p in rows:
+        cur = newest.get(p.clip_id)
+        if cur is None or (p.created_at, p.id or 0) >= (cur.created_at, cur.id or 0):
+            newest[p.clip_id] = p
+    if not newest:
+        return 0
+    gold = set(session.exec(select(GoldAnswer.clip_id).where(GoldAnswer.clip_id.in_(list(newest)))).all())
+    changed = 0
+    for row in session.exec(select(ConsensusLabel).where(ConsensusLabel.run_id.is_(None),
+                                                         ConsensusLabel.clip_id.in_(list(newest)))).all():
+        if row.clip_id in gold:
+            continue
+        flags = [f for f in (row.flags or []) if f != Flag.MODEL_DISAGREES.value]
+        if model_disagrees(row.label, canonical(session, newest[row.clip_id].probs), MODEL_CONFIDENCE):
+            flags.append(Flag.MODEL_DISAGREES.value)
+        if sorted(flags) != sorted(row.flags or []):
+            row.flags = sorted(flags)
+            session.add(row)
+            changed += 1
+    return changed
+
+
+# -- reading -------------------------------------------------------------------------
+
+def clip_consensus(session: Session, *, clip_id: int) -> dict:
+    """The live consensus of one clip, as the API shows it."""
+    if session.get(Clip, clip_id) is None:
+        raise NotFound(f"Clip {clip_id} does not exist.")
+    row = live_label(session, clip_id)
+    tally = tally_clip(session, clip_id)
+    review = latest_review(session, clip_id)
+    out = {"clip_id": clip_id, "label": None, "confidence": 0.0, "posterior": {}, "status": LabelStatus.needs_votes.value,
+           "votes": tally.responses, "histogram": tally.histogram, "passes": tally.passes, "not_a_face": tally.not_face,
+           "flags": [], "gold": gold_of(session, clip_id), "review": None, "updated_at": None}
+    if row is not None:
+        out.update(label=row.label, confidence=row.confidence, posterior=row.posterior or {},
+                   status=LabelStatus(row.status).value, flags=list(row.flags or []), updated_at=row.updated_at)
+    if review is not None:  # the expert's word, even if the live row lags
+        out["review"] = {"decision": ReviewDecision(review.decision).value, "expression": review.expression,
+                         "reason": review.reason, "reviewer_id": review.reviewer_id, "created_at": review.created_at}
+        if review.decision == ReviewDecision.reject:
+            out.update(status=LabelStatus.rejected.value, label=None)
+        else:
+            out.update(status=LabelStatus.trusted.value, label=review.expression)
+    return out
+
+
+def status_counts(session: Session, *, campaign_id: int | None = None) -> dict[str, int]:
+    """Live labels by status (clips of one campaign's pool when given)."""
+    q = select(ConsensusLabel.status, func.count()).where(ConsensusLabel.run_id.is_(None))
+    if campaign_id is not None:
+        q = q.where(ConsensusLabel.clip_id.in_(
+            select(CampaignClip.clip_id).where(CampaignClip.campaign_id == campaign_id)))
+    counts = {s.value: 0 for s in LabelStatus}
+    for status, n in session.exec(q.group_by(ConsensusLabel.status)).all():
+        counts[LabelStatus(status).value] = int(n)
+    return counts
+
+
+def close_everywhere(session: Session, clip_ids: Iterable[int]) -> None:
+    """close_clip in every campaign pool of these clips (gold clips excepted:
+    they keep measuring annotators), as one statement per 500 clips."""
+    ids = sorted(set(clip_ids))
+    for start in range(0, len(ids), 500):
+        session.execute(sa.update(CampaignClip).where(
+            CampaignClip.clip_id.in_(ids[start:start + 500]), ~CampaignClip.is_gold, ~CampaignClip.closed,
+        ).values(closed=True, priority=pool.FULL))
+
+
+def apply_review(session: Session, *, review: Review) -> ConsensusLabel:
+    """An expert decided: the live label follows and the clip is dealt no more."""
+    row = live_label(session, review.clip_id, for_update=True)
+    if row is None:
+        row = ConsensusLabel(run_id=None, clip_id=review.clip_id, votes=tally_clip(session, review.clip_id).responses)
+    if review.decision == ReviewDecision.reject:
+        row.status, row.label = LabelStatus.rejected, None
+    else:
+        row.status, row.label = LabelStatus.trusted, review.expression
+    row.confidence = 1.0
+    row.flags = [f for f in (row.flags or []) if f not in STICKY_FLAGS]
+    row.updated_at = utcnow()
+    session.add(row)
+    close_everywhere(session, [review.clip_id])
+    return row

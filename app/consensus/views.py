@@ -1,0 +1,49 @@
+"""The admin's consensus page: runs, the run button, live status counts,
+agreement and the annotator table."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import select
+
+from app.consensus import quality, runs, service
+from app.consensus.aggregators import DEFAULT_METHOD, available_aggregators
+from app.core.deps import AdminPage, CsrfChecked, SessionDep
+from app.core.errors import DomainError
+from app.core.templating import is_htmx, render
+from app.jobs import service as jobs
+from app.jobs.models import Job
+
+router = APIRouter(include_in_schema=False)
+
+
+def _recent_jobs(session) -> list[Job]:
+    return list(session.exec(select(Job).where(Job.kind.in_(["consensus", "batch"]))
+                             .order_by(Job.id.desc()).limit(8)).all())
+
+
+@router.get("/admin/consensus")
+def consensus_page(request: Request, session: SessionDep, _: AdminPage, a: int | None = None, b: int | None = None,
+                   campaign_id: int | None = None):
+    recent = _recent_jobs(session)
+    comparison, error = None, None
+    if a and b:
+        try:
+            comparison = runs.compare_runs(session, a=a, b=b, sample=20)
+        except DomainError as exc:
+            error = exc.detail
+    ctx = {"runs": [runs.run_public(r) for r in runs.list_runs(session, limit=30)],
+           "counts": service.status_counts(session, campaign_id=campaign_id),
+           "agreement": quality.agreement(session, campaign_id=campaign_id),
+           "annotators": quality.annotators(session, campaign_id=campaign_id),
+           "methods": available_aggregators(), "default_method": DEFAULT_METHOD, "jobs": recent,
+           "busy": any(j.kind == "consensus" and j.status in ("queued", "running") for j in recent),
+           "comparison": comparison, "error": error, "a": a, "b": b}
+    return render(request, "consensus/admin.html", ctx, block="jobs" if is_htmx(request) else None)
+
+
+@router.post("/admin/consensus/runs", dependencies=[CsrfChecked])
+def start_run(session: SessionDep, user: AdminPage, method: str = Form(DEFAULT_METHOD)):
+    if method in available_aggregators():
+        jobs.enqueue(session, kind="consensus", params={"method": method}, user_id=user.id)
+    return RedirectResponse("/admin/consensus", status_code=303)
