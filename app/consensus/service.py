@@ -253,8 +253,11 @@ def steer_pool(session: Session, *, campaign: Campaign, clip_id: int, verdict: V
     planned so far is in (a lease in flight will bring its own vote, and this
     runs again then); settled clips close. A clip that may not get more votes
     (max_overlap reached) goes to an expert."""
+    # populate_existing: the labelling side may have changed the counters
+    # with a plain UPDATE in this transaction (pending ORM changes flush first).
     cc = session.exec(select(CampaignClip).where(CampaignClip.campaign_id == campaign.id,
-                                                 CampaignClip.clip_id == clip_id)).first()
+                                                 CampaignClip.clip_id == clip_id)
+                      .execution_options(populate_existing=True)).first()
     if cc is None or cc.is_gold:
         return
     if verdict.status == LabelStatus.needs_votes:

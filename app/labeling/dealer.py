@@ -3,7 +3,8 @@
 Rules (the issue "Crowd labelling: the assignment engine"):
 - a clip goes to at most `wanted` distinct annotators (live leases + votes),
   never twice to the same annotator (a unique constraint backs this);
-- leases expire; expired leases are reclaimed on the next call of anyone;
+- leases expire; expired leases are reclaimed by the next request of anyone
+  (at most every RECLAIM_EVERY_S per process);
 - clips the consensus engine wants more votes for come first, then clips
   already started, then fresh ones (see pool.py);
 - gold clips are mixed in at `gold_rate`, answered the same way;
@@ -12,9 +13,10 @@ Rules (the issue "Crowd labelling: the assignment engine"):
   `exclude` names the leases the page already has, to get the one after.
 
 Per call: one transaction with the annotator's member row locked (their own
-requests queue), the pool rows taken with FOR UPDATE SKIP LOCKED on
+requests queue), the pool row taken with FOR UPDATE SKIP LOCKED on
 PostgreSQL (annotators never wait for each other) or under the single SQLite
-writer (txn.py). The ranking is read after the commit.
+writer (txn.py). This is the hot path of the platform, so its statements are
+built once, at import, and read plain rows rather than ORM objects.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.benchmarks.models import Prediction
 from app.core.db import utcnow
@@ -41,13 +43,61 @@ MAX_LEASES = 2
 # campaign's scenes: at most this often per campaign and process, and only
 # when the pool came up empty.
 REFILL_EVERY_S = 30.0
+# The sweep for expired leases: at most this often per process.
+RECLAIM_EVERY_S = 1.0
 RECLAIM_BATCH = 200
+
+_A = Assignment.__table__
+_CC = CampaignClip.__table__
+_P = Prediction.__table__
+_bp = sa.bindparam
+ACTIVE = AssignmentStatus.active.value
+
+_HELD = (sa.select(_A.c.id, _A.c.clip_id, _A.c.created_at, _A.c.expires_at)
+         .where(_A.c.user_id == _bp("user"), _A.c.campaign_id == _bp("campaign"), _A.c.status == ACTIVE,
+                _A.c.expires_at > _bp("now"))
+         .order_by(_A.c.id))
+
+
+def _pick_stmt(*, gold: bool):
+    """The first dealable row of the pool: priority walked downwards in the
+    deal index, newest first within a priority (one backward index range
+    scan); rows other requests hold are skipped, never waited for."""
+    seen = sa.exists().where(_A.c.campaign_id == _CC.c.campaign_id, _A.c.clip_id == _CC.c.clip_id,
+                             _A.c.user_id == _bp("user"))
+    # `= true`, not `IS true`: only the former can use the index on PostgreSQL.
+    kind = _CC.c.is_gold == (sa.true() if gold else sa.false())
+    q = sa.select(_CC.c.id, _CC.c.clip_id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed) \
+        .where(_CC.c.campaign_id == _bp("campaign"), kind, _CC.c.priority >= 0, _CC.c.closed == sa.false(), ~seen)
+    if not gold:
+        q = q.where(_CC.c.active + _CC.c.done < _CC.c.wanted)
+    return q.order_by(_CC.c.priority.desc(), _CC.c.id.desc()).limit(1).with_for_update(skip_locked=True, of=_CC)
+
+
+_PICK = {True: _pick_stmt(gold=True), False: _pick_stmt(gold=False)}
+_INSERT_LEASE = sa.insert(_A).returning(_A.c.id)
+_BUMP = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(active=_CC.c.active + 1, priority=_bp("priority"))
+_RANKING = (sa.select(_P.c.probs).where(_P.c.clip_id == _bp("clip"), _P.c.created_at <= _bp("as_of"))
+            .order_by(_P.c.created_at.desc()).limit(1))
+_EXPIRED = sa.select(_A.c.id).where(_A.c.status == ACTIVE, _A.c.expires_at <= _bp("now")).limit(1)
+
 _last_refill: dict[int, float] = {}
+_last_reclaim = [0.0]
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The fields of an Assignment a deal answers with."""
+
+    id: int
+    clip_id: int
+    created_at: datetime
+    expires_at: datetime
 
 
 @dataclass
 class Deal:
-    assignment: Assignment
+    assignment: Lease | Assignment
     ranking: list[dict] | None
 
     @property
@@ -78,88 +128,67 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 def next_assignment(session: Session, *, campaign_id: int, user: User, exclude: Iterable[int] = ()) -> Deal | None:
     """The lease the annotator should label now, or None when nothing is left
     for them in this campaign."""
-    campaign = get_campaign(session, campaign_id)
-    if campaign.status != CampaignStatus.active:
-        raise Conflict(f"Campaign '{campaign.name}' is {CampaignStatus(campaign.status).value}; "
-                       "nothing is dealt from it now.")
-    reclaim_expired(session)
+    maybe_reclaim(session)
     skip = {int(i) for i in exclude}
     stopped: Exception | None = None
     with write_transaction(session):
         try:
-            lease = _next_locked(session, campaign=campaign, user=user, skip=skip)
+            deal = _next_locked(session, campaign_id=campaign_id, user=user, skip=skip)
         except _Stop as stop:  # keep what was decided, then refuse
-            lease, stopped = None, stop.error
+            deal, stopped = None, stop.error
     if stopped is not None:
         raise stopped
-    if lease is None:
-        return None
-    return Deal(lease, ranking_for(session, campaign=campaign, assignment=lease))
+    return deal
 
 
-def _next_locked(session: Session, *, campaign: Campaign, user: User, skip: set[int]) -> Assignment | None:
-    member = quality.member_for_update(session, campaign=campaign, user_id=user.id)
+def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[int]) -> Deal | None:
+    conn = session.connection()
+    member, campaign = quality.member_and_campaign(session, campaign_id=campaign_id, user_id=user.id)
+    if campaign.status != CampaignStatus.active:
+        raise Conflict(f"Campaign '{campaign.name}' is {CampaignStatus(campaign.status).value}; "
+                       "nothing is dealt from it now.")
     if user.paused or member.paused:
         raise Forbidden(quality.pause_message(campaign, member, user))
     now = utcnow()
-    held = session.exec(select(Assignment).where(
-        Assignment.user_id == user.id, Assignment.campaign_id == campaign.id,
-        Assignment.status == AssignmentStatus.active, Assignment.expires_at > now,
-    ).order_by(Assignment.id)).all()
-    for lease in held:
-        if lease.id not in skip:
-            return lease  # reload: the same clip again
+    held = conn.execute(_HELD, {"user": user.id, "campaign": campaign.id, "now": now}).all()
+    for row in held:
+        if row.id not in skip:  # reload: the same clip again
+            lease = Lease(row.id, row.clip_id, row.created_at, row.expires_at)
+            return Deal(lease, _ranking(session, campaign=campaign, lease=lease))
     if len(held) >= MAX_LEASES:
         raise Conflict(f"You already hold {len(held)} clips in this campaign; label one of them first.")
 
+    args = {"campaign": campaign.id, "user": user.id}
+    cc = None
     if quality.qualifying(campaign, member):
-        cc = _pick(session, campaign=campaign, user_id=user.id, gold=True)
+        cc = conn.execute(_PICK[True], args).first()
         if cc is None:
             if held:
                 return None  # the answers in flight decide the qualification
             quality.decide_qualification(campaign, member)
             member.updated_at = now
             session.add(member)
+            session.flush()
             if member.paused:
                 raise _Stop(Forbidden(quality.pause_message(campaign, member, user)))
-    else:
-        cc = None
-        if campaign.gold_rate > 0 and random.random() < campaign.gold_rate:
-            cc = _pick(session, campaign=campaign, user_id=user.id, gold=True)
+    elif campaign.gold_rate > 0 and random.random() < campaign.gold_rate:
+        cc = conn.execute(_PICK[True], args).first()
     if cc is None and not quality.qualifying(campaign, member):
         # Ordinary clips only: once they run out the annotator is done, gold
         # alone would add no labels.
-        cc = _pick(session, campaign=campaign, user_id=user.id, gold=False)
+        cc = conn.execute(_PICK[False], args).first()
         if cc is None and _refill_due(campaign.id) and pool.fill_pool(session, campaign=campaign):
-            cc = _pick(session, campaign=campaign, user_id=user.id, gold=False)
+            cc = conn.execute(_PICK[False], args).first()
     if cc is None:
         return None
-    lease = Assignment(campaign_id=campaign.id, clip_id=cc.clip_id, user_id=user.id, is_gold=cc.is_gold,
-                       created_at=now, expires_at=now + timedelta(seconds=campaign.lease_seconds))
-    session.add(lease)
-    cc.active += 1
-    cc.priority = pool.pool_priority(cc, overlap=campaign.overlap)
-    session.add(cc)
-    session.flush()
-    return lease
-
-
-def _pick(session: Session, *, campaign: Campaign, user_id: int, gold: bool) -> CampaignClip | None:
-    """The first dealable pool row, highest priority first, locked; rows other
-    requests hold are skipped, not waited for."""
-    c = CampaignClip
-    seen = sa.exists().where(Assignment.campaign_id == campaign.id, Assignment.clip_id == c.clip_id,
-                             Assignment.user_id == user_id)
-    for priority in ((pool.FRESH,) if gold else (pool.MORE, pool.STARTED, pool.FRESH)):
-        q = (select(c).where(c.campaign_id == campaign.id, c.is_gold == gold, c.priority == priority,
-                             c.closed == False, ~seen)  # noqa: E712 - SQL
-             .order_by(c.id).limit(1).with_for_update(skip_locked=True, of=c))
-        if not gold:
-            q = q.where(c.active + c.done < c.wanted)
-        row = session.exec(q).first()
-        if row is not None:
-            return row
-    return None
+    expires = now + timedelta(seconds=campaign.lease_seconds)
+    lease_id = conn.execute(_INSERT_LEASE, {
+        "campaign_id": campaign.id, "clip_id": cc.clip_id, "user_id": user.id, "is_gold": cc.is_gold,
+        "status": ACTIVE, "created_at": now, "expires_at": expires, "completed_at": None}).scalar_one()
+    after = CampaignClip(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active + 1, done=cc.done, closed=cc.closed)
+    conn.execute(_BUMP, {"cc": cc.id, "priority": pool.pool_priority(after, overlap=campaign.overlap)})
+    lease = Lease(lease_id, cc.clip_id, now, expires)
+    return Deal(lease, _ranking(session, campaign=campaign, lease=lease))
 
 
 def _refill_due(campaign_id: int) -> bool:
@@ -170,18 +199,27 @@ def _refill_due(campaign_id: int) -> bool:
     return True
 
 
+def maybe_reclaim(session: Session) -> int:
+    now = time.monotonic()
+    if now - _last_reclaim[0] < RECLAIM_EVERY_S:
+        return 0
+    _last_reclaim[0] = now
+    return reclaim_expired(session)
+
+
 def reclaim_expired(session: Session, *, limit: int = RECLAIM_BATCH) -> int:
     """Return expired leases' clips to their pools. A cheap indexed probe
-    (status, expires_at) on every call; the write only when something expired."""
+    (status, expires_at) first; the write only when something expired."""
+    from sqlmodel import select
+
     now = utcnow()
-    probe = select(Assignment.id).where(Assignment.status == AssignmentStatus.active,
-                                        Assignment.expires_at <= now).limit(limit)
-    if not session.exec(probe).first():
+    if session.connection().execute(_EXPIRED, {"now": now}).first() is None:
         return 0
     with write_transaction(session):
         leases = session.exec(select(Assignment).where(
             Assignment.status == AssignmentStatus.active, Assignment.expires_at <= now,
-        ).order_by(Assignment.id).limit(limit).with_for_update(skip_locked=True)).all()
+        ).order_by(Assignment.id).limit(limit).with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)).all()
         if not leases:
             return 0
         per_clip: dict[tuple[int, int], int] = {}
@@ -194,7 +232,8 @@ def reclaim_expired(session: Session, *, limit: int = RECLAIM_BATCH) -> int:
             Campaign.id.in_({k[0] for k in per_clip}))).all())
         for (campaign_id, clip_id), n in sorted(per_clip.items()):
             cc = session.exec(select(CampaignClip).where(
-                CampaignClip.campaign_id == campaign_id, CampaignClip.clip_id == clip_id).with_for_update()).first()
+                CampaignClip.campaign_id == campaign_id, CampaignClip.clip_id == clip_id).with_for_update()
+                .execution_options(populate_existing=True)).first()
             if cc is None:
                 continue
             cc.active = max(0, cc.active - n)
@@ -203,18 +242,18 @@ def reclaim_expired(session: Session, *, limit: int = RECLAIM_BATCH) -> int:
     return len(leases)
 
 
-def ranking_for(session: Session, *, campaign: Campaign, assignment: Assignment) -> list[dict] | None:
+def _ranking(session: Session, *, campaign: Campaign, lease: Lease | Assignment) -> list[dict] | None:
     """The model's ranking to show with this lease: the newest prediction of
     the clip made before the lease was dealt (so a reload shows the same),
     in assisted campaigns only."""
     if not campaign.assisted:
         return None
-    pred = _prediction(session, clip_id=assignment.clip_id, as_of=assignment.created_at)
-    if pred is None:
+    probs = session.connection().execute(_RANKING, {"clip": lease.clip_id, "as_of": lease.created_at}).scalar()
+    if not probs:
         return None
     names = canonical_names(session)
     rows = []
-    for name, p in (pred.probs or {}).items():
+    for name, p in probs.items():
         canon = names.get(str(name).lower())
         if canon is not None:
             rows.append({"expression": canon, "p": round(float(p), 4)})
@@ -222,16 +261,5 @@ def ranking_for(session: Session, *, campaign: Campaign, assignment: Assignment)
     return rows or None
 
 
-def _prediction(session: Session, *, clip_id: int, as_of: datetime) -> Prediction | None:
-    return session.exec(select(Prediction).where(Prediction.clip_id == clip_id, Prediction.created_at <= as_of)
-                        .order_by(Prediction.created_at.desc()).limit(1)).first()
-
-
-def had_ranking(session: Session, *, campaign: Campaign, assignment: Assignment) -> bool:
-    """Whether the model's ranking was on screen for this lease."""
-    if not campaign.assisted:
-        return False
-    q = select(Prediction.id).where(Prediction.clip_id == assignment.clip_id,
-                                    Prediction.created_at <= assignment.created_at).limit(1)
-    return session.exec(q).first() is not None
-
+def ranking_for(session: Session, *, campaign: Campaign, assignment: Lease | Assignment) -> list[dict] | None:
+    return _ranking(session, campaign=campaign, lease=assignment)

@@ -9,32 +9,57 @@ An admin can reinstate a paused annotator.
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from app.core.db import utcnow
+from app.core.errors import NotFound
 from app.labeling.models import Campaign, CampaignMember
 from app.users.models import User
+
+
+# Built once: they run on every request of the labelling hot path. Locked
+# rows are read afresh even if this session saw them before.
+_MEMBER = (select(CampaignMember)
+           .where(CampaignMember.campaign_id == sa.bindparam("campaign"), CampaignMember.user_id == sa.bindparam("user"))
+           .with_for_update()
+           .execution_options(populate_existing=True))
+_MEMBER_AND_CAMPAIGN = (select(CampaignMember, Campaign).join(Campaign, Campaign.id == CampaignMember.campaign_id)
+                        .where(CampaignMember.campaign_id == sa.bindparam("campaign"),
+                               CampaignMember.user_id == sa.bindparam("user"))
+                        .with_for_update(of=CampaignMember)
+                        .execution_options(populate_existing=True))
+
+
+def _create_member(session: Session, campaign: Campaign, user_id: int) -> CampaignMember:
+    dialect = session.get_bind().dialect.name
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(CampaignMember)
+    # Two first requests at once: one insert wins, the other does nothing.
+    session.execute(ins.values(
+        campaign_id=campaign.id, user_id=user_id, qualified=campaign.qualification_clips == 0,
+        gold_answered=0, gold_correct=0, recent_gold=[], labels=0, paused=False, updated_at=utcnow(),
+    ).on_conflict_do_nothing())
+    return session.exec(_MEMBER, params={"campaign": campaign.id, "user": user_id}).one()
 
 
 def member_for_update(session: Session, *, campaign: Campaign, user_id: int) -> CampaignMember:
     """The annotator's row in this campaign, created on first contact, locked
     until the end of the transaction (one request of an annotator at a time)."""
-    q = (select(CampaignMember)
-         .where(CampaignMember.campaign_id == campaign.id, CampaignMember.user_id == user_id)
-         .with_for_update())
-    member = session.exec(q).first()
-    if member is None:
-        dialect = session.get_bind().dialect.name
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(CampaignMember)
-        # Two first requests at once: one insert wins, the other does nothing.
-        session.execute(ins.values(
-            campaign_id=campaign.id, user_id=user_id, qualified=campaign.qualification_clips == 0,
-            gold_answered=0, gold_correct=0, recent_gold=[], labels=0, paused=False, updated_at=utcnow(),
-        ).on_conflict_do_nothing())
-        member = session.exec(q).one()
-    return member
+    member = session.exec(_MEMBER, params={"campaign": campaign.id, "user": user_id}).first()
+    return member if member is not None else _create_member(session, campaign, user_id)
+
+
+def member_and_campaign(session: Session, *, campaign_id: int, user_id: int) -> tuple[CampaignMember, Campaign]:
+    """member_for_update and the campaign's current settings in one read."""
+    row = session.exec(_MEMBER_AND_CAMPAIGN, params={"campaign": campaign_id, "user": user_id}).first()
+    if row is not None:
+        return row[0], row[1]
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Campaign {campaign_id} does not exist.")
+    return _create_member(session, campaign, user_id), campaign
 
 
 def qualifying(campaign: Campaign, member: CampaignMember) -> bool:

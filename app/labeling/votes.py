@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.benchmarks.models import Prediction
 from app.clips.models import GoldAnswer
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
@@ -62,84 +63,101 @@ def _clean(session: Session, data: AnnotationCreate) -> tuple[str | None, str | 
     return expression, descriptor, flags
 
 
-def _lease_of(session: Session, *, user: User, assignment_id: int) -> Assignment:
-    lease = session.get(Assignment, assignment_id)
-    # Someone else's lease reads as missing: ids of others' work are not ours to probe.
-    if lease is None or lease.user_id != user.id:
-        raise NotFound(f"Assignment {assignment_id} does not exist or is not yours.")
-    return lease
+_A = Assignment.__table__
+_AN = Annotation.__table__
+_CC = CampaignClip.__table__
+_P = Prediction.__table__
+_G = GoldAnswer.__table__
+_bp = sa.bindparam
+
+# One read for everything submit needs to know before writing: the lease,
+# whether it was answered already (a retry), and whether the model's ranking
+# was on screen (a prediction older than the lease).
+_LEASE = sa.select(
+    _A.c.id, _A.c.campaign_id, _A.c.clip_id, _A.c.user_id, _A.c.is_gold, _A.c.status, _A.c.created_at,
+    _A.c.expires_at, _AN.c.id.label("annotation_id"),
+    sa.exists().where(_P.c.clip_id == _A.c.clip_id, _P.c.created_at <= _A.c.created_at).label("ranked"),
+).select_from(_A.outerjoin(_AN, _AN.c.assignment_id == _A.c.id)).where(_A.c.id == _bp("id"))
+_CLOSE_LEASE = sa.update(_A).where(_A.c.id == _bp("lease"), _A.c.status == AssignmentStatus.active.value,
+                                   _A.c.expires_at > _bp("now")).values(status=AssignmentStatus.done.value,
+                                                                        completed_at=_bp("now"))
+_COUNT_VOTE = (sa.update(_CC).where(_CC.c.campaign_id == _bp("campaign"), _CC.c.clip_id == _bp("clip"))
+               .values(active=_CC.c.active - 1, done=_CC.c.done + _bp("vote"))
+               .returning(_CC.c.id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed,
+                          _CC.c.priority))
+_REPRIORITISE = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(priority=_bp("priority"))
+_GOLD = sa.select(_G.c.expression).where(_G.c.clip_id == _bp("clip"))
+_RELEASE = sa.update(_A).where(_A.c.user_id == _bp("user"), _A.c.campaign_id == _bp("campaign"),
+                               _A.c.status == AssignmentStatus.active.value).values(expires_at=_bp("now"))
 
 
-def _existing(session: Session, assignment_id: int) -> Annotation | None:
-    return session.exec(select(Annotation).where(Annotation.assignment_id == assignment_id)).first()
-
-
-def _expired(lease: Assignment) -> Conflict:
-    return Conflict(f"Your time on this clip ran out at {lease.expires_at:%H:%M:%S} UTC and it went back to the "
+def _expired(expires_at) -> Conflict:
+    return Conflict(f"Your time on this clip ran out at {expires_at:%H:%M:%S} UTC and it went back to the "
                     "pool; the label was not saved. Fetch the next clip.")
 
 
 def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Annotation, bool, CampaignMember]:
     """Record a vote. Returns (annotation, created, member); a retry of the
     same assignment returns the first record with created False."""
-    lease = _lease_of(session, user=user, assignment_id=data.assignment_id)
-    first = _existing(session, lease.id)
-    if first is not None:
-        return first, False, _member(session, lease)
+    lease = session.connection().execute(_LEASE, {"id": data.assignment_id}).first()
+    # Someone else's lease reads as missing: ids of others' work are not ours to probe.
+    if lease is None or lease.user_id != user.id:
+        raise NotFound(f"Assignment {data.assignment_id} does not exist or is not yours.")
+    if lease.annotation_id is not None:
+        return _retry(session, lease)
     expression, descriptor, flags = _clean(session, data)
     now = utcnow()
     if lease.status != AssignmentStatus.active or lease.expires_at <= now:
-        raise _expired(lease)
-    campaign = dealer.get_campaign(session, lease.campaign_id)
-    lost = False
+        raise _expired(lease.expires_at)
+    ann = None
     with write_transaction(session):
-        member = quality.member_for_update(session, campaign=campaign, user_id=user.id)
-        done = session.execute(sa.update(Assignment).where(
-            Assignment.id == lease.id, Assignment.status == AssignmentStatus.active, Assignment.expires_at > now,
-        ).values(status=AssignmentStatus.done, completed_at=now))
-        if done.rowcount != 1:
-            lost = True  # a retry or the expiry sweep got there first
-        else:
+        member, campaign = quality.member_and_campaign(session, campaign_id=lease.campaign_id, user_id=user.id)
+        if session.connection().execute(_CLOSE_LEASE, {"lease": lease.id, "now": now}).rowcount == 1:
             ann = _record(session, campaign=campaign, member=member, lease=lease, now=now, expression=expression,
                           descriptor=descriptor, flags=flags, duration_ms=data.duration_ms)
-    if lost:
-        first = _existing(session, lease.id)
-        if first is not None:
-            return first, False, _member(session, lease)
-        session.refresh(lease)
-        raise _expired(lease)
+    if ann is None:  # a retry or the expiry sweep got there first
+        again = session.connection().execute(_LEASE, {"id": lease.id}).first()
+        if again.annotation_id is not None:
+            return _retry(session, again)
+        raise _expired(again.expires_at)
     return ann, True, member
 
 
-def _record(session: Session, *, campaign: Campaign, member: CampaignMember, lease: Assignment, now, expression,
-            descriptor, flags, duration_ms) -> Annotation:
+def _retry(session: Session, lease) -> tuple[Annotation, bool, CampaignMember]:
+    ann = session.get(Annotation, lease.annotation_id)
+    member = session.exec(select(CampaignMember).where(CampaignMember.campaign_id == lease.campaign_id,
+                                                       CampaignMember.user_id == lease.user_id)).one()
+    return ann, False, member
+
+
+def _record(session: Session, *, campaign: Campaign, member: CampaignMember, lease, now, expression, descriptor,
+            flags, duration_ms) -> Annotation:
+    conn = session.connection()
     vote = PASS not in flags
-    cc = _pool_row(session, lease)
-    cc.active = max(0, cc.active - 1)
-    cc.done += int(vote)
-    cc.priority = pool.pool_priority(cc, overlap=campaign.overlap)
-    session.add(cc)
+    cc = conn.execute(_COUNT_VOTE, {"campaign": lease.campaign_id, "clip": lease.clip_id, "vote": int(vote)}).one()
+    if not vote:  # a pass frees the slot: the clip may be dealable again
+        priority = pool.pool_priority(CampaignClip(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active,
+                                                   done=cc.done, closed=cc.closed), overlap=campaign.overlap)
+        if priority != cc.priority:
+            conn.execute(_REPRIORITISE, {"cc": cc.id, "priority": priority})
 
     gold_correct = None
     if lease.is_gold and vote:
-        answer = session.exec(select(GoldAnswer.expression).where(GoldAnswer.clip_id == lease.clip_id)).first()
+        answer = conn.execute(_GOLD, {"clip": lease.clip_id}).scalar()
         if answer is not None:
             gold_correct = expression is not None and expression.lower() == answer.lower()
             was_paused = member.paused
             quality.record_gold(campaign, member, correct=gold_correct)
             if member.paused and not was_paused:
                 # Paused: the clips they still hold go back at the next sweep.
-                session.execute(sa.update(Assignment).where(
-                    Assignment.user_id == member.user_id, Assignment.campaign_id == campaign.id,
-                    Assignment.status == AssignmentStatus.active, Assignment.id != lease.id,
-                ).values(expires_at=now))
+                conn.execute(_RELEASE, {"user": member.user_id, "campaign": campaign.id, "now": now})
     member.labels += int(vote)
     member.updated_at = now
     session.add(member)
 
-    ann = Annotation(assignment_id=lease.id, campaign_id=campaign.id, clip_id=lease.clip_id, user_id=member.user_id,
-                     expression=expression, descriptor=descriptor, flags=flags, duration_ms=duration_ms,
-                     assisted=dealer.had_ranking(session, campaign=campaign, assignment=lease),
+    ann = Annotation(assignment_id=lease.id, campaign_id=lease.campaign_id, clip_id=lease.clip_id,
+                     user_id=member.user_id, expression=expression, descriptor=descriptor, flags=flags,
+                     duration_ms=duration_ms, assisted=bool(campaign.assisted and lease.ranked),
                      is_gold=lease.is_gold, gold_correct=gold_correct, created_at=now)
     session.add(ann)
     session.flush()
@@ -151,12 +169,8 @@ def _record(session: Session, *, campaign: Campaign, member: CampaignMember, lea
 
 def _pool_row(session: Session, lease: Assignment) -> CampaignClip:
     return session.exec(select(CampaignClip).where(
-        CampaignClip.campaign_id == lease.campaign_id, CampaignClip.clip_id == lease.clip_id).with_for_update()).one()
-
-
-def _member(session: Session, lease: Assignment) -> CampaignMember:
-    return session.exec(select(CampaignMember).where(CampaignMember.campaign_id == lease.campaign_id,
-                                                     CampaignMember.user_id == lease.user_id)).one()
+        CampaignClip.campaign_id == lease.campaign_id, CampaignClip.clip_id == lease.clip_id).with_for_update()
+        .execution_options(populate_existing=True)).one()
 
 
 def undo(session: Session, *, user: User, annotation_id: int) -> tuple[dealer.Deal, CampaignMember]:

@@ -1,6 +1,9 @@
 """Scenarios → scenes, and the expressions with their descriptor words."""
 from __future__ import annotations
 
+import re
+
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.types import json_field
@@ -23,8 +26,16 @@ class Scene(SceneBase, table=True):
 
 
 class SceneCreate(SQLModel):
+    # Scene names become folder names (FERV39k's <Scene>/<clip>/ layout).
     name: str = Field(min_length=1, max_length=80)
     scenario: str = Field(min_length=1, max_length=80)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError("use letters, digits, '_', '.' or '-' only (it becomes a folder name), e.g. RoadTrip")
+        return v
 
 
 class Expression(SQLModel, table=True):

@@ -78,3 +78,12 @@ def fresh(session):
     session.commit()
     session.expire_all()
     return session
+
+
+@pytest.fixture(autouse=True)
+def _sweep_every_call(monkeypatch):
+    """Expired leases are reclaimed at most once a second per process in
+    production; here, on every call, so a test sees its expiry at once."""
+    from app.labeling import dealer
+
+    monkeypatch.setattr(dealer, "RECLAIM_EVERY_S", 0.0)

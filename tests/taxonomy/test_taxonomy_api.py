@@ -24,3 +24,9 @@ def test_admin_adds_a_scene_and_annotator_cannot(client, session):
     assert r.status_code == 403
     daily = next(s for s in client.get("/api/v1/taxonomy").json()["scenarios"] if s["name"] == "Daily Life")
     assert daily["scenes"][-1]["name"] == "Sports"
+
+
+def test_scene_names_must_be_folder_safe(client, session):
+    admin = make_user(session, Role.admin)
+    r = client.post("/api/v1/scenes", json={"name": "Road Trip", "scenario": "Daily Life"}, headers=bearer(session, admin))
+    assert r.status_code == 422 and "name" in r.json()["detail"]

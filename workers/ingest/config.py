@@ -14,7 +14,7 @@ class IngestConfig:
     detect_fps: float = 6.0
     # While faces are tracked, a full-frame search (for new faces) runs every N
     # samples; the samples between only search near the tracked faces, which
-    # costs ~1 ms instead of ~30 ms at 360p.
+    # costs ~2.5 ms instead of ~24 ms at 360p.
     full_detect_every: int = 8
     # With no face tracked, full-frame searches run on every N-th sample: a
     # new face is then found within 1/3 s, at half the cost on faceless video.
@@ -39,8 +39,9 @@ class IngestConfig:
     min_track_hits: int = 3  # detections needed before a track counts as a face
 
     # --- shots ----------------------------------------------------------
-    # Bhattacharyya distance of consecutive HSV histograms. Within the fixtures' shots
-    # it never exceeds 0.13; hard cuts between generated scenes measure ~0.8.
+    # Bhattacharyya distance of consecutive HSV histograms. Inside the
+    # fixtures' shots it never exceeds 0.13; hard cuts between generated
+    # scenes measure ~0.8. Gradual transitions (dissolves) are not cut.
     shot_threshold: float = 0.35
     min_shot_frames: int = 8
 
@@ -48,12 +49,20 @@ class IngestConfig:
     # FERV39k clips hold 8–47 face frames (median 28) at the source rate.
     min_clip_frames: int = 8
     max_clip_frames: int = 48
-    # Median side of the detector's face box over the clip, in source px. The
-    # Haar box spans brows to chin; with the crop margin the 224 px crop
-    # shows 1.5× that.
+    # Median side of the detector's face box over the clip, in source px (the
+    # Haar box spans brows to chin; the crop shows 1.5× that). 48 px keeps
+    # crops from being blown up more than ~3× to 224 px, and still admits
+    # carphone.mp4's 176×144 face (box ~61 px), which is searched at full
+    # resolution thanks to `detect_min_side`. Measured on the median, since a
+    # face near the limit has single frames below it.
     min_face_px: int = 48
     min_hit_rate: float = 0.34  # share of samples in a clip with a real detection
     dedupe_iou: float = 0.5  # two tracks this close over the same frames are one face
+
+    # Decoded frames are kept from the detection pass for clip writing while
+    # they fit in this many MiB (360p: ~30 s in 256 MiB); longer videos are
+    # decoded twice instead. 0 always decodes twice.
+    frame_cache_mb: int = 256
 
     # --- output ---------------------------------------------------------
     crop_size: int = 224
@@ -61,9 +70,9 @@ class IngestConfig:
     jpeg_quality: int = 90
     scene_frames: int = 3
     scene_max_side: int = 640
-    # ultrafast: 0.6 ms/frame at 224², half of veryfast; ~4× larger files
-    # (~250 kbit/s), still small for a preview.
     preview_size: int = 224  # px; smaller is cheaper to encode and to stream
+    # ultrafast: ~0.4 ms/frame at 224², half of veryfast; ~4× larger files
+    # (~250 kbit/s, H.264 Constrained Baseline), still small for a preview.
     preview_crf: int = 28
     preview_preset: str = "ultrafast"
 

@@ -1,10 +1,11 @@
 """The ingest pipeline: one video in, candidate face clips out. No database,
 no web: the Celery task persists what this returns.
 
-Two decoding passes, because the frames a clip needs are known only once its
-track has ended, and holding a whole shot's colour frames in memory does not
-scale: pass 1 reads luma planes (shots, detection, tracking), pass 2 decodes
-up to the last clip frame and crops the clip frames (in YUV) into files."""
+The frames a clip needs are known only once its track has ended. Pass 1
+reads luma planes (shots, detection, tracking) and, while the decoded frames
+fit in `IngestConfig.frame_cache_mb`, keeps them; the clip-writing step then
+crops from those (in YUV). A longer video is decoded a second time instead,
+up to its last clip frame."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from workers.ingest.clips import ClipOutput, ClipWriter, check_name, clip_key, load_finished
 from workers.ingest.config import IngestConfig
-from workers.ingest.decode import iter_frames, luma, resize, thumb_hsv
+from workers.ingest.decode import Frame, iter_frames, luma, resize, thumb_hsv
 from workers.ingest.errors import CorruptVideoError, TruncatedVideoError
 from workers.ingest.faces import FaceDetector, create_detector
 from workers.ingest.preview import preview_format
@@ -85,6 +86,7 @@ class _Pass1:
     cuts: list[int]
     tracks: list[Track]
     seconds_detect: float
+    cache: list[Frame] | None  # every decoded frame, when they fitted the budget
 
 
 def _detect_and_track(
@@ -99,9 +101,21 @@ def _detect_and_track(
     t_det = 0.0
     sample_in_shot = 0
     expected = max(info.frames, 1)
+    cache: list[Frame] | None = [] if config.frame_cache_mb > 0 else None
+    budget = config.frame_cache_mb * 2**20
+    cached_bytes = 0
     for fr in iter_frames(src):
         i = fr.index
         times.append(fr.time_s)
+        if cache is not None:
+            # Holding the decoded frame keeps its buffers alive: no copy.
+            cached_bytes += sum(p.buffer_size for p in fr.av_frame.planes)
+            if i == 0 and cached_bytes * expected > budget:
+                cache = None  # would not fit: decode again later
+            elif cached_bytes > budget:
+                cache = None  # the container under-announced its length
+            else:
+                cache.append(fr)
         if shot_det.push(thumb_hsv(fr.av_frame)):
             cuts.append(i)
             tracker.close_all()
@@ -121,7 +135,7 @@ def _detect_and_track(
             t_det += time.perf_counter() - t0
         report(0.8 * min(1.0, (i + 1) / expected), "detecting faces")
     tracker.close_all()
-    return _Pass1(len(times), times, cuts, tracker.finished, t_det)
+    return _Pass1(len(times), times, cuts, tracker.finished, t_det, cache)
 
 
 def _sweep_tmp(tmp_base: Path) -> None:
@@ -152,8 +166,9 @@ def _write_clips(
     active: list[ClipWriter] = []
     done: list[ClipOutput] = []
     frame_dt = 1.0 / info.fps
+    frames = iter(p1.cache[:stop]) if p1.cache is not None else iter_frames(src, stop=stop)
     try:
-        for fr in iter_frames(src, stop=stop):
+        for fr in frames:
             i = fr.index
             while pending and pending[0].start_frame == i:
                 plan = pending.pop(0)

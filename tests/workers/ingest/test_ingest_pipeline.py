@@ -125,3 +125,15 @@ def test_odd_sizes_and_other_pixel_formats(tmp_path, size, pix_fmt):
     assert c.start_frame == 0 and np.abs(crop.astype(int) - expected).mean() < 8
     with av.open(str(tmp_path / "m" / r.clips[0].preview)) as p:
         assert p.streams.video[0].width == 160
+
+
+def test_second_decode_gives_the_same_clips(tmp_path, face_video):
+    """Frames kept from the detection pass or decoded again: same files."""
+    kept = ingest_video(face_video.path, media_root=tmp_path / "a", scene="S", video_key="v")
+    again = ingest_video(face_video.path, media_root=tmp_path / "b", scene="S", video_key="v",
+                         config=IngestConfig(frame_cache_mb=0))
+    assert [c.to_dict() for c in kept.clips] == [c.to_dict() for c in again.clips]
+    for c in kept.clips:
+        for name in ("00001.jpg", f"{c.frame_count:05d}.jpg"):
+            a, b = (tmp_path / root / c.face_dir / name for root in ("a", "b"))
+            assert a.read_bytes() == b.read_bytes()
