@@ -140,7 +140,7 @@ def run_arm(cfg: dict) -> dict:
     from app.main import create_app
     from app.taxonomy.models import Scene
     from app.taxonomy.service import seed_defaults
-    from app.users.models import Role, UserCreate
+    from app.users.models import Role, User, UserCreate
     from app.users.service import create_user, issue_token
 
     logging.disable(logging.WARNING)
@@ -162,13 +162,18 @@ def run_arm(cfg: dict) -> dict:
         s.add_all([GoldAnswer(clip_id=i, expression=NAMES[truth[i]]) for i in gold_ids])
         s.commit()
         people = []
+        first = create_user(s, data=UserCreate(email="sim0@example.org", password="simulated-pass", role=Role.annotator))
         for w in range(n_workers):
-            u = create_user(s, data=UserCreate(email=f"sim{w}@example.org", password="simulated-pass", role=Role.annotator))
+            # One password hash for all (argon2 takes ~0.4 s a user here).
+            u = first if w == 0 else User(email=f"sim{w}@example.org", role=Role.annotator,
+                                          password_hash=first.password_hash)
+            s.add(u)
+            s.commit()
             people.append({"Authorization": f"Bearer {issue_token(s, user=u)}"})
-        s.commit()
         campaign = labelling.create_campaign(s, data=CampaignCreate(
             name="adaptive", overlap=cfg["overlap"], max_overlap=cfg["max_overlap"], min_votes=cfg["min_votes"],
-            trust_threshold=cfg["tau"], gold_rate=cfg["gold_rate"], qualification_clips=0, pause_accuracy=0.0,
+            trust_threshold=cfg["tau"], gold_rate=cfg["gold_rate"], qualification_clips=cfg["qualification"],
+            qualification_accuracy=cfg["qualification_accuracy"], pause_accuracy=cfg["pause_accuracy"],
             assisted=False, lease_seconds=24 * 3600))
         cid = campaign.id
 
@@ -188,12 +193,13 @@ def run_arm(cfg: dict) -> dict:
     def full_run() -> None:
         t0 = time.perf_counter()
         with Session(get_engine(), expire_on_commit=False) as s:
-            runs.run_consensus(s, method=cfg["method"])
+            runs.run_consensus(s, method=cfg["method"], settings=cfg["settings"] or None)
         run_seconds.append(time.perf_counter() - t0)
 
     t_start = time.perf_counter()
     submitted = 0
     with TestClient(create_app()) as client:
+        paused: set[int] = set()
         active = list(range(n_workers))
         voted_since_run = True
         while True:
@@ -202,11 +208,13 @@ def run_arm(cfg: dict) -> dict:
                     break  # a full run left nothing to deal
                 full_run()
                 voted_since_run = False
-                active = list(range(n_workers))
+                active = [w for w in range(n_workers) if w not in paused]
                 continue
             w = active[int(rng.integers(len(active)))]
             r = client.get(f"/api/v1/campaigns/{cid}/next", headers=people[w])
-            if r.status_code == 204:
+            if r.status_code in (204, 403):
+                if r.status_code == 403:  # paused by quality control: gone for good
+                    paused.add(w)
                 active.remove(w)
                 continue
             assert r.status_code == 200, r.text
@@ -226,7 +234,7 @@ def run_arm(cfg: dict) -> dict:
                       .where(ConsensusLabel.run_id.is_(None))).all()
         per_clip = {c: 0 for c in truth if c not in gold_ids}
         gold_votes = 0
-        for clip_id, in s.exec(select(Annotation.clip_id)).all():
+        for clip_id in s.exec(select(Annotation.clip_id)).all():
             if clip_id in gold_ids:
                 gold_votes += 1
             else:
@@ -244,7 +252,8 @@ def run_arm(cfg: dict) -> dict:
         "max_votes": max(per_clip.values()), "runs": len(run_seconds),
         "run_seconds_median": statistics.median(run_seconds) if run_seconds else None,
         "hook_ms_median": statistics.median(hook_ms), "hook_ms_p95": hook_ms[int(0.95 * (len(hook_ms) - 1))],
-        "votes_total": submitted, "wall_seconds": round(wall, 1),
+        "votes_total": submitted, "wall_seconds": round(wall, 1), "paused": sorted(paused),
+        "paused_skills": [round(float(skills[w]), 2) if not spam[w] else "spam" for w in sorted(paused)],
     }
 
 
@@ -276,9 +285,13 @@ def table(arms: list[dict], fixed: list[dict], argv: list[str]) -> str:
     for a in arms:
         st = a["status"]
         n = sum(st.values())
+        settings = f" {json.dumps(a['settings'])}" if a.get("settings") else ""
+        qc = (f", QC: qualify {a['qualification']} gold ≥ {a['qualification_accuracy']:.0%}"
+              + (f", pause < {a['pause_accuracy']:.0%}" if a["pause_accuracy"] else "")
+              + f" ({len(a['paused'])} paused)") if a.get("qualification") else ", no QC"
         lines.append(
-            f"| adaptive {a['method']}, τ={a['tau']}, overlap {a['overlap']}→{a['max_overlap']}, "
-            f"{a['clips']} clips, {int(a['gold'] * 100)}% gold | **{a['accuracy'] * 100:.2f}%** | "
+            f"| adaptive {a['method']}{settings}, τ={a['tau']}, overlap {a['overlap']}→{a['max_overlap']}, "
+            f"{a['clips']} clips, {a['gold'] * 100:g}% gold{qc} | **{a['accuracy'] * 100:.2f}%** | "
             f"**{a['votes_per_clip']:.2f}** | {a['gold_votes_per_clip']:.2f} | {st['trusted'] / n * 100:.1f}% | "
             f"{st['review'] / n * 100:.1f}% | "
             f"{(a['trusted_accuracy'] or 0) * 100:.2f}% | {a['hook_ms_median']:.2f} / {a['hook_ms_p95']:.2f} |")
@@ -316,6 +329,11 @@ def main() -> None:
     ap.add_argument("--gold-rate", type=float, default=0.05, help="campaign gold_rate (mixing)")
     ap.add_argument("--recompute-every", type=int, default=500)
     ap.add_argument("--method", default="ds")
+    ap.add_argument("--settings", type=json.loads, default=None,
+                    help='aggregator settings for the full runs as JSON, e.g. \'{"smoothing": 1}\'')
+    ap.add_argument("--qualification", type=int, default=0, help="campaign qualification_clips (0: none)")
+    ap.add_argument("--qualification-accuracy", type=float, default=0.6)
+    ap.add_argument("--pause-accuracy", type=float, default=0.0, help="campaign pause_accuracy (0: never pause)")
     ap.add_argument("--fixed-k", type=int, nargs="*", default=[3, 5, 7, 9, 11])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="write the table into BENCHMARKS.md")
@@ -329,7 +347,8 @@ def main() -> None:
         cfg = {"clips": args.clips, "annotators": args.annotators, "tau": tau, "overlap": args.overlap,
                "min_votes": args.min_votes, "max_overlap": args.max_overlap, "gold": args.gold,
                "gold_rate": args.gold_rate, "recompute_every": args.recompute_every, "method": args.method,
-               "seed": args.seed}
+               "seed": args.seed, "settings": args.settings, "qualification": args.qualification,
+               "qualification_accuracy": args.qualification_accuracy, "pause_accuracy": args.pause_accuracy}
         out = subprocess.run([sys.executable, __file__, "--arm", json.dumps(cfg)], capture_output=True, text=True,
                              env={k: v for k, v in os.environ.items() if not k.startswith("FERVLAB_")})
         if out.returncode != 0:

@@ -274,6 +274,27 @@ def _serve(env: dict, workers: int) -> tuple[subprocess.Popen, int]:
     raise SystemExit("uvicorn did not start")
 
 
+def _cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and all its descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    wanted, total, frontier = {root_pid}, 0.0, [root_pid]
+    while frontier:
+        pid = frontier.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        kids = [p for p, (ppid, _) in stats.items() if ppid == pid and p not in wanted]
+        wanted.update(kids)
+        frontier += kids
+    return total
+
+
 def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -311,7 +332,9 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
             for level in levels:
                 campaign_id = setup["campaigns"][str(level)]
                 warmup = min(3.0, max(1.0, seconds / 10))
+                cpu0 = _cpu_seconds(proc.pid)
                 st = asyncio.run(_drive(port, setup["tokens"][:level], campaign_id, seconds, warmup))
+                cpu = _cpu_seconds(proc.pid) - cpu0
                 check = _in_child("_check", env, campaign_id)
                 row = {
                     "db": db, "workers": workers, "annotators": level, "seconds": round(st["measured_s"], 1),
@@ -319,7 +342,10 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
                     "next_p50": _pct(st["next"], 50), "next_p95": _pct(st["next"], 95),
                     "next_p99": _pct(st["next"], 99), "submit_p50": _pct(st["submit"], 50),
                     "submit_p95": _pct(st["submit"], 95), "submit_p99": _pct(st["submit"], 99),
-                    "errors": len(st["errors"]), "error_kinds": sorted(set(st["errors"]))[:5], **check,
+                    "errors": len(st["errors"]), "error_kinds": sorted(set(st["errors"]))[:5],
+                    # Server CPU per label (warm-up included in both): the figure
+                    # a busy, shared machine distorts least.
+                    "server_cpu_ms_per_label": round(1000 * cpu / max(1, check["labels_in_db"]), 2), **check,
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
@@ -380,7 +406,8 @@ def main() -> None:
         for r in rows:
             print(f"{r['db']:8} {r['annotators']:3} annotators: {r['labels_per_s']:7.1f} labels/s, next p95 "
                   f"{r['next_p95']:.1f} ms, submit p95 {r['submit_p95']:.1f} ms, errors {r['errors']}, "
-                  f"double-assigned {r['over_assigned_clips'] + r['same_annotator_twice']}")
+                  f"double-assigned {r['over_assigned_clips'] + r['same_annotator_twice']}, "
+                  f"server CPU {r['server_cpu_ms_per_label']:.1f} ms/label")
 
 
 if __name__ == "__main__":

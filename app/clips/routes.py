@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 from app.clips import media
 from app.core.deps import CurrentUser, SessionDep
 from app.labeling import service as labelling
-from app.labeling.deps import AdminWriter
+from app.labeling.deps import AdminWriter, SqliteTurn
 
-router = APIRouter(tags=["clips"])
+router = APIRouter(tags=["clips"], dependencies=[SqliteTurn])
 
 
 class GoldIn(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -143,11 +144,15 @@ def current_run_key(session: Session) -> tuple[int, object] | None:
     return None if row is None else (row[0], row[1])
 
 
-def current_model(session: Session, *, campaign_id: int | None = None) -> ConsensusModel:
+_NO_KEY = object()
+
+
+def current_model(session: Session, *, campaign_id: int | None = None, run_key=_NO_KEY) -> ConsensusModel:
     """The fitted annotator model of the current run (parsed once per process
-    and run), or the one-coin default when there is none or it is unusable."""
+    and run), or the one-coin default when there is none or it is unusable.
+    `run_key`: (id, created_at) of the current run when the caller knows it."""
     names = expression_names(session)
-    key = current_run_key(session)
+    key = current_run_key(session) if run_key is _NO_KEY else run_key
     if key is not None:
         # created_at too: ids restart when a database is emptied (tests).
         cache_key = (str(session.get_bind().url), key[0], str(key[1]))
@@ -195,7 +200,7 @@ def posterior_of(model: ConsensusModel, tally: Tally) -> dict[str, float]:
 
 
 def judge(*, tally: Tally, posterior: Mapping[str, float], settings: PolicySettings, gold: str | None,
-          prediction: Mapping[str, float] | None, review: Review | None, sticky: Iterable[str] = ()) -> Verdict:
+          prediction: Mapping[str, float] | None, review: Review | ReviewWord | None, sticky: Iterable[str] = ()) -> Verdict:
     """The live verdict for a clip: a review wins, then gold, then the policy."""
     if gold is not None:
         verdict = Verdict(gold, 1.0, {gold: 1.0}, LabelStatus.trusted, tally.responses, [])
@@ -275,18 +280,44 @@ def steer_pool(session: Session, *, campaign: Campaign, clip_id: int, verdict: V
         pool.close_clip(session, campaign_id=campaign.id, clip_id=clip_id)
 
 
+class ReviewWord(NamedTuple):
+    decision: str
+    expression: str | None
+
+
+def _context_stmt():
+    """Everything about a clip besides its votes, in one round trip: gold
+    answer, newest prediction, newest review, and the current run."""
+    clip = sa.bindparam("clip")
+    newest_review = (select(Review.decision, Review.expression).where(Review.clip_id == clip)
+                     .order_by(Review.created_at.desc(), Review.id.desc()).limit(1).subquery())
+    current = (select(ConsensusRun.id, ConsensusRun.created_at)
+               .where(ConsensusRun.is_current, ConsensusRun.status == "done")
+               .order_by(ConsensusRun.id.desc()).limit(1).subquery())
+    return select(
+        select(GoldAnswer.expression).where(GoldAnswer.clip_id == clip).scalar_subquery(),
+        select(Prediction.probs).where(Prediction.clip_id == clip)
+        .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(1).scalar_subquery(),
+        select(newest_review.c.decision).scalar_subquery(), select(newest_review.c.expression).scalar_subquery(),
+        select(current.c.id).scalar_subquery(), select(current.c.created_at).scalar_subquery(),
+    )
+
+
+_CONTEXT = _context_stmt()
+
+
 def refresh_clip(session: Session, *, clip_id: int, campaign: Campaign | None) -> ConsensusLabel:
     """Recompute one clip's live label from its votes and steer its pool row
     in `campaign`. Does not commit."""
     tally = tally_clip(session, clip_id)
     row = live_label(session, clip_id, for_update=True)
-    gold = gold_of(session, clip_id)
-    review = latest_review(session, clip_id)
-    pred = latest_prediction(session, clip_id)
+    gold, probs, r_decision, r_expression, run_id, run_at = session.execute(_CONTEXT, {"clip": clip_id}).one()
+    review = ReviewWord(r_decision, r_expression) if r_decision is not None else None
     posterior = {} if gold is not None else posterior_of(
-        current_model(session, campaign_id=campaign.id if campaign else None), tally)
+        current_model(session, campaign_id=campaign.id if campaign else None,
+                      run_key=(run_id, run_at) if run_id is not None else None), tally)
     verdict = judge(tally=tally, posterior=posterior, settings=policy_settings(campaign), gold=gold,
-                    prediction=canonical(session, pred.probs) if pred else None, review=review,
+                    prediction=canonical(session, probs), review=review,
                     sticky=row.flags if row is not None else ())
     if gold is None and campaign is not None:
         steer_pool(session, campaign=campaign, clip_id=clip_id, verdict=verdict)

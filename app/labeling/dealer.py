@@ -143,7 +143,7 @@ def next_assignment(session: Session, *, campaign_id: int, user: User, exclude: 
 
 def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[int]) -> Deal | None:
     conn = session.connection()
-    member, campaign = quality.member_and_campaign(session, campaign_id=campaign_id, user_id=user.id)
+    member, campaign = quality.standing_and_campaign(session, campaign_id=campaign_id, user_id=user.id)
     if campaign.status != CampaignStatus.active:
         raise Conflict(f"Campaign '{campaign.name}' is {CampaignStatus(campaign.status).value}; "
                        "nothing is dealt from it now.")
@@ -166,9 +166,7 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
             if held:
                 return None  # the answers in flight decide the qualification
             quality.decide_qualification(campaign, member)
-            member.updated_at = now
-            session.add(member)
-            session.flush()
+            quality.save_standing(session, member)
             if member.paused:
                 raise _Stop(Forbidden(quality.pause_message(campaign, member, user)))
     elif campaign.gold_rate > 0 and random.random() < campaign.gold_rate:
@@ -185,8 +183,9 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
     lease_id = conn.execute(_INSERT_LEASE, {
         "campaign_id": campaign.id, "clip_id": cc.clip_id, "user_id": user.id, "is_gold": cc.is_gold,
         "status": ACTIVE, "created_at": now, "expires_at": expires, "completed_at": None}).scalar_one()
-    after = CampaignClip(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active + 1, done=cc.done, closed=cc.closed)
-    conn.execute(_BUMP, {"cc": cc.id, "priority": pool.pool_priority(after, overlap=campaign.overlap)})
+    priority = pool.priority_of(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active + 1, done=cc.done,
+                                closed=cc.closed, overlap=campaign.overlap)
+    conn.execute(_BUMP, {"cc": cc.id, "priority": priority})
     lease = Lease(lease_id, cc.clip_id, now, expires)
     return Deal(lease, _ranking(session, campaign=campaign, lease=lease))
 

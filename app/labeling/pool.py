@@ -29,13 +29,18 @@ MORE, STARTED, FRESH = 2, 1, 0
 
 
 def pool_priority(cc: CampaignClip, *, overlap: int) -> int:
-    if cc.closed or (not cc.is_gold and cc.active + cc.done >= cc.wanted):
+    return priority_of(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active, done=cc.done, closed=cc.closed,
+                       overlap=overlap)
+
+
+def priority_of(*, is_gold: bool, wanted: int, active: int, done: int, closed: bool, overlap: int) -> int:
+    if closed or (not is_gold and active + done >= wanted):
         return FULL
-    if cc.is_gold:
+    if is_gold:
         return FRESH  # gold goes to everyone once; its order does not matter
-    if cc.wanted > overlap:
+    if wanted > overlap:
         return MORE
-    return STARTED if cc.active + cc.done > 0 else FRESH
+    return STARTED if active + done > 0 else FRESH
 
 
 def _priority_sql(overlap: int):

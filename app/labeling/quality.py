@@ -9,6 +9,9 @@ An admin can reinstate a paused annotator.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -20,17 +23,11 @@ from app.labeling.models import Campaign, CampaignMember
 from app.users.models import User
 
 
-# Built once: they run on every request of the labelling hot path. Locked
-# rows are read afresh even if this session saw them before.
+# Locked, so read afresh even if this session saw the row before.
 _MEMBER = (select(CampaignMember)
            .where(CampaignMember.campaign_id == sa.bindparam("campaign"), CampaignMember.user_id == sa.bindparam("user"))
            .with_for_update()
            .execution_options(populate_existing=True))
-_MEMBER_AND_CAMPAIGN = (select(CampaignMember, Campaign).join(Campaign, Campaign.id == CampaignMember.campaign_id)
-                        .where(CampaignMember.campaign_id == sa.bindparam("campaign"),
-                               CampaignMember.user_id == sa.bindparam("user"))
-                        .with_for_update(of=CampaignMember)
-                        .execution_options(populate_existing=True))
 
 
 def _create_member(session: Session, campaign: Campaign, user_id: int) -> CampaignMember:
@@ -51,15 +48,56 @@ def member_for_update(session: Session, *, campaign: Campaign, user_id: int) -> 
     return member if member is not None else _create_member(session, campaign, user_id)
 
 
-def member_and_campaign(session: Session, *, campaign_id: int, user_id: int) -> tuple[CampaignMember, Campaign]:
-    """member_for_update and the campaign's current settings in one read."""
-    row = session.exec(_MEMBER_AND_CAMPAIGN, params={"campaign": campaign_id, "user": user_id}).first()
-    if row is not None:
-        return row[0], row[1]
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"Campaign {campaign_id} does not exist.")
-    return _create_member(session, campaign, user_id), campaign
+# -- the hot path's plain-data version (next and submit run it on every call) --
+
+_M = CampaignMember.__table__
+_C = Campaign.__table__
+_FIELDS = ("id", "user_id", "qualified", "gold_answered", "gold_correct", "recent_gold", "labels", "paused")
+
+
+@dataclass
+class Standing:
+    """An annotator's CampaignMember row as plain data, locked until the end
+    of the transaction; `save_standing` writes it back. The quality rules
+    below take it or a CampaignMember alike."""
+
+    id: int
+    user_id: int
+    qualified: bool
+    gold_answered: int
+    gold_correct: int
+    recent_gold: list
+    labels: int
+    paused: bool
+
+
+_STANDING = (sa.select(*[_M.c[f].label(f"m_{f}") for f in _FIELDS], *_C.c)
+             .join_from(_M, _C, _C.c.id == _M.c.campaign_id)
+             .where(_M.c.campaign_id == sa.bindparam("campaign"), _M.c.user_id == sa.bindparam("user"))
+             .with_for_update(of=_M))
+_SAVE = sa.update(_M).where(_M.c.id == sa.bindparam("m_id")).values(
+    **{f: sa.bindparam(f"m_{f}") for f in _FIELDS if f not in ("id", "user_id")}, updated_at=sa.bindparam("m_now"))
+
+
+def standing_and_campaign(session: Session, *, campaign_id: int, user_id: int):
+    """(the annotator's Standing, locked; the campaign's settings, read-only)
+    in one read; the member row is created on first contact."""
+    row = session.connection().execute(_STANDING, {"campaign": campaign_id, "user": user_id}).first()
+    if row is None:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound(f"Campaign {campaign_id} does not exist.")
+        _create_member(session, campaign, user_id)
+        row = session.connection().execute(_STANDING, {"campaign": campaign_id, "user": user_id}).one()
+    m = row._mapping
+    standing = Standing(**{f: m[f"m_{f}"] for f in _FIELDS})
+    standing.recent_gold = list(standing.recent_gold or [])
+    return standing, SimpleNamespace(**{c.name: m[c] for c in _C.c})
+
+
+def save_standing(session: Session, standing: Standing) -> None:
+    values = {f"m_{f}": getattr(standing, f) for f in _FIELDS}
+    session.connection().execute(_SAVE, {**values, "m_now": utcnow()})
 
 
 def qualifying(campaign: Campaign, member: CampaignMember) -> bool:

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query, Response
 
 from app.core.deps import AdminUser, CurrentUser, SessionDep
 from app.labeling import dealer, service, votes
-from app.labeling.deps import AdminWriter, Writer
+from app.labeling.deps import AdminWriter, SqliteTurn, Writer
 from app.labeling.models import AnnotationCreate, CampaignCreate, CampaignUpdate
 from app.labeling.schemas import AnnotationOut, AnnotatorRow, CampaignOut, DealOut, MemberStats
 
-router = APIRouter(prefix="/api/v1", tags=["labelling"])
+# On SQLite each request waits for its turn before its first query (deps.py).
+router = APIRouter(prefix="/api/v1", tags=["labelling"], dependencies=[SqliteTurn])
 
 
 def _deal_out(deal: dealer.Deal) -> DealOut:

@@ -3,11 +3,12 @@
 PostgreSQL: an ordinary transaction; the dealer locks pool rows itself with
 `FOR UPDATE SKIP LOCKED`.
 
-SQLite: one writer at a time. Threads of this process queue on a lock (an
-instant hand-over, where SQLite's busy handler would sleep 1–100 ms between
-retries), and the transaction starts with `BEGIN IMMEDIATE` so a writer in
-another process (the embedded worker) cannot make our read snapshot stale
-half-way through (SQLITE_BUSY_SNAPSHOT is an error, not a wait).
+SQLite: one writer at a time. The engine begins every transaction with
+BEGIN IMMEDIATE (app.core.db), which takes the file's write lock up front, so
+a writer in another process (the embedded worker) cannot make our read
+snapshot stale half-way through (SQLITE_BUSY_SNAPSHOT is an error, not a
+wait). Threads of this process queue on a lock first: an instant hand-over,
+where SQLite's busy handler would poll with sleeps of 1–100 ms.
 """
 from __future__ import annotations
 
@@ -34,12 +35,6 @@ def write_transaction(session: Session) -> Iterator[Session]:
     if sqlite:
         _SQLITE_WRITER.acquire()
     try:
-        if sqlite:
-            conn = session.connection()
-            # The engine's `begin` hook has just sent a deferred BEGIN and
-            # nothing has been read yet: swap it for BEGIN IMMEDIATE.
-            conn.exec_driver_sql("ROLLBACK")
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield session
             session.commit()

@@ -87,6 +87,7 @@ _COUNT_VOTE = (sa.update(_CC).where(_CC.c.campaign_id == _bp("campaign"), _CC.c.
                           _CC.c.priority))
 _REPRIORITISE = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(priority=_bp("priority"))
 _GOLD = sa.select(_G.c.expression).where(_G.c.clip_id == _bp("clip"))
+_INSERT_VOTE = sa.insert(_AN).returning(_AN.c.id)
 _RELEASE = sa.update(_A).where(_A.c.user_id == _bp("user"), _A.c.campaign_id == _bp("campaign"),
                                _A.c.status == AssignmentStatus.active.value).values(expires_at=_bp("now"))
 
@@ -96,9 +97,10 @@ def _expired(expires_at) -> Conflict:
                     "pool; the label was not saved. Fetch the next clip.")
 
 
-def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Annotation, bool, CampaignMember]:
-    """Record a vote. Returns (annotation, created, member); a retry of the
-    same assignment returns the first record with created False."""
+def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Annotation, bool, Any]:
+    """Record a vote. Returns (annotation, created, the annotator's standing
+    in the campaign); a retry of the same assignment returns the first
+    record with created False."""
     lease = session.connection().execute(_LEASE, {"id": data.assignment_id}).first()
     # Someone else's lease reads as missing: ids of others' work are not ours to probe.
     if lease is None or lease.user_id != user.id:
@@ -111,7 +113,7 @@ def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Ann
         raise _expired(lease.expires_at)
     ann = None
     with write_transaction(session):
-        member, campaign = quality.member_and_campaign(session, campaign_id=lease.campaign_id, user_id=user.id)
+        member, campaign = quality.standing_and_campaign(session, campaign_id=lease.campaign_id, user_id=user.id)
         if session.connection().execute(_CLOSE_LEASE, {"lease": lease.id, "now": now}).rowcount == 1:
             ann = _record(session, campaign=campaign, member=member, lease=lease, now=now, expression=expression,
                           descriptor=descriptor, flags=flags, duration_ms=data.duration_ms)
@@ -130,14 +132,14 @@ def _retry(session: Session, lease) -> tuple[Annotation, bool, CampaignMember]:
     return ann, False, member
 
 
-def _record(session: Session, *, campaign: Campaign, member: CampaignMember, lease, now, expression, descriptor,
-            flags, duration_ms) -> Annotation:
+def _record(session: Session, *, campaign, member: quality.Standing, lease, now, expression, descriptor, flags,
+            duration_ms) -> Annotation:
     conn = session.connection()
     vote = PASS not in flags
     cc = conn.execute(_COUNT_VOTE, {"campaign": lease.campaign_id, "clip": lease.clip_id, "vote": int(vote)}).one()
     if not vote:  # a pass frees the slot: the clip may be dealable again
-        priority = pool.pool_priority(CampaignClip(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active,
-                                                   done=cc.done, closed=cc.closed), overlap=campaign.overlap)
+        priority = pool.priority_of(is_gold=cc.is_gold, wanted=cc.wanted, active=cc.active, done=cc.done,
+                                    closed=cc.closed, overlap=campaign.overlap)
         if priority != cc.priority:
             conn.execute(_REPRIORITISE, {"cc": cc.id, "priority": priority})
 
@@ -152,18 +154,17 @@ def _record(session: Session, *, campaign: Campaign, member: CampaignMember, lea
                 # Paused: the clips they still hold go back at the next sweep.
                 conn.execute(_RELEASE, {"user": member.user_id, "campaign": campaign.id, "now": now})
     member.labels += int(vote)
-    member.updated_at = now
-    session.add(member)
+    quality.save_standing(session, member)
 
-    ann = Annotation(assignment_id=lease.id, campaign_id=lease.campaign_id, clip_id=lease.clip_id,
-                     user_id=member.user_id, expression=expression, descriptor=descriptor, flags=flags,
-                     duration_ms=duration_ms, assisted=bool(campaign.assisted and lease.ranked),
-                     is_gold=lease.is_gold, gold_correct=gold_correct, created_at=now)
-    session.add(ann)
-    session.flush()
+    values = dict(assignment_id=lease.id, campaign_id=lease.campaign_id, clip_id=lease.clip_id,
+                  user_id=member.user_id, expression=expression, descriptor=descriptor, flags=flags,
+                  duration_ms=duration_ms, assisted=bool(campaign.assisted and lease.ranked), is_gold=lease.is_gold,
+                  gold_correct=gold_correct, created_at=now)
+    ann = Annotation(id=conn.execute(_INSERT_VOTE, values).scalar_one(), **values)
     hook = consensus_hook("on_annotation")
     if hook is not None:
-        hook(session, annotation=ann, campaign=campaign)
+        # The hook gets the session's own Campaign row, not our plain copy.
+        hook(session, annotation=ann, campaign=dealer.get_campaign(session, campaign.id))
     return ann
 
 

@@ -163,3 +163,13 @@ def test_runner_and_cli(session, voted):
     assert last["method"] == "ds" and last["is_current"] and last["votes"] == 9
     res = fervlab("consensus", "--method", "bogus")
     assert res.returncode == 1 and "unknown method" in res.stderr
+
+
+def test_cli_enqueue_wait_through_a_worker(session, voted, worker_process):
+    res = fervlab("consensus", "--method", "mv", "--enqueue", "--wait", "--quiet", timeout=180)
+    assert res.returncode == 0, res.stderr
+    last = json.loads(res.stdout.strip().splitlines()[-1])
+    assert last["method"] == "mv" and last["items"] == 3
+    session.commit()
+    job = session.exec(select(Job).where(Job.kind == "consensus")).one()
+    assert job.status == "done" and job.result["id"] == last["id"]

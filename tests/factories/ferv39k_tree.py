@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,12 +97,14 @@ def _mix_splits(clips: list[TreeClip]) -> list[TreeClip]:
 
 def make_ferv39k_tree(root: Path, *, clips: Sequence[TreeClip] | None = None,
                       scenes: Iterable[str] | None = None, limit: int | None = 14,
-                      max_frames: int | None = None, size: int = 224, seed: int = 0) -> list[TreeClip]:
+                      max_frames: int | None = None, size: int = 224, seed: int = 0,
+                      jobs: int = 1) -> list[TreeClip]:
     """Write ROOT/2_ClipsforFaceCrop/... and ROOT/4_setups/All_scenes/*.csv.
 
     `clips` defaults to the real index (raises FileNotFoundError without
     ../shared: tests skip before calling). Returns the clips written, with
-    their frame counts after `max_frames`.
+    their frame counts after `max_frames`. `jobs` > 1 encodes JPEGs in that
+    many processes (for benchmarks that need thousands of clips).
     """
     root = Path(root)
     if clips is None:
@@ -109,19 +112,26 @@ def make_ferv39k_tree(root: Path, *, clips: Sequence[TreeClip] | None = None,
         if index_dir is None:
             raise FileNotFoundError(f"no FERV39k index at {SHARED_FERV39K}")
         clips = read_real_index(index_dir)
-    chosen = select(clips, scenes=scenes, limit=limit)
-    written = []
-    for c in chosen:
-        n = min(c.frames, max_frames) if max_frames else c.frames
-        c = TreeClip(c.scene, c.expression, c.number, c.split, n)
-        write_clip_frames(root / FACE_DIR / c.scene / c.expression / c.number, c, size=size, seed=seed)
-        written.append(c)
+    written = [TreeClip(c.scene, c.expression, c.number, c.split, min(c.frames, max_frames or c.frames))
+               for c in select(clips, scenes=scenes, limit=limit)]
+    jobs_args = [(root / FACE_DIR / c.scene / c.expression / c.number, c, size, seed) for c in written]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            list(pool.map(_write_job, jobs_args, chunksize=16))
+    else:
+        for a in jobs_args:
+            _write_job(a)
     setup = root / SETUP_DIR
     setup.mkdir(parents=True, exist_ok=True)
     for split in SPLITS:
         lines = [f"{c.clip} {c.expression}\n" for c in written if c.split == split]
         (setup / f"{split}_All.csv").write_text("".join(lines))
     return written
+
+
+def _write_job(args: tuple[Path, TreeClip, int, int]) -> None:
+    frame_dir, clip, size, seed = args
+    write_clip_frames(frame_dir, clip, size=size, seed=seed)
 
 
 def write_clip_frames(frame_dir: Path, clip: TreeClip, *, size: int = 224, seed: int = 0) -> None:

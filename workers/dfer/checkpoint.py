@@ -5,6 +5,7 @@ loads with weights_only=True (no pickled code runs on load).
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,12 +76,25 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def load_model(checkpoint: str | Path, device: torch.device) -> LoadedModel:
-    """A checkpoint path, or "prior" for the pretrained FER2013 prior; in eval mode on `device`."""
+    """A checkpoint path, or "prior" for the pretrained FER2013 prior; in eval
+    mode on `device`. A worker keeps the last few loaded (until the file
+    changes): pre-ranking batch after batch should not re-read the weights."""
     if str(checkpoint) == PRIOR_NAME:
-        model = load_prior().to(device)
+        return _load(PRIOR_NAME, 0, str(device))
+    path = Path(checkpoint).resolve()
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {checkpoint}")
+    return _load(str(path), path.stat().st_mtime_ns, str(device))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(checkpoint: str, mtime_ns: int, device: str) -> LoadedModel:
+    dev = torch.device(device)
+    if checkpoint == PRIOR_NAME:
+        model = load_prior().to(dev)
         return LoadedModel(model, PRIOR_NAME, ClipConfig.for_model(PRIOR_INPUT, frames=PRIOR_FRAMES), False)
     payload = read_checkpoint(Path(checkpoint))
     model = build_model(payload["model_name"])
     model.load_state_dict(payload["state_dict"])
     config = ClipConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in payload["clip_config"].items()})
-    return LoadedModel(model.to(device).eval(), payload["model_name"], config, model.needs_scene)
+    return LoadedModel(model.to(dev).eval(), payload["model_name"], config, model.needs_scene)

@@ -8,17 +8,20 @@ gets a quarter of the bytes and does the arithmetic itself.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from workers.dfer.models.base import InputSpec
+if TYPE_CHECKING:  # the zoo pulls in torchvision: keep worker start-up light
+    from workers.dfer.models.base import InputSpec
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,15 @@ def _init_worker(_: int) -> None:
     cv2.setNumThreads(1)  # one process per core already
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    # Forked workers deadlocked when the parent had already run threaded code
+    # (OpenMP / OpenCV pools). Forkserver children start from a clean process
+    # that has imported this module once, so each starts in milliseconds.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
 def make_loader(samples: Sequence[Sample], config: ClipConfig, *, batch_size: int, device: torch.device,
                 train: bool = False, with_scene: bool = False, num_workers: int | None = None,
                 cache: FrameCache | None = None, seed: int = 0) -> DataLoader:
@@ -245,5 +257,6 @@ def make_loader(samples: Sequence[Sample], config: ClipConfig, *, batch_size: in
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None,
         worker_init_fn=_init_worker if workers > 0 else None,
+        multiprocessing_context=_worker_context() if workers > 0 else None,
         generator=torch.Generator().manual_seed(seed),
     )

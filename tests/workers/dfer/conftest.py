@@ -6,21 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.clips.ferv39k import iter_entries
+from tests.factories.dfer_samples import samples_from_tree
 from tests.factories.ferv39k_tree import make_ferv39k_tree, synthetic_index
 from workers.dfer.data import Sample
-from workers.dfer.labels import class_index
 
 torch.set_num_threads(1)  # tiny inputs: more threads only contend on a shared machine
-
-SCENARIOS = {"DailyLife": "Daily Life", "Interview": "Weak-Interactive Show"}
-
-def samples_from_tree(root: Path, *, with_scene: bool = False) -> list[Sample]:
-    return [
-        Sample(clip_id=e.clip, face_dir=e.frame_dir, scene_dir=e.frame_dir if with_scene else None,
-               label=class_index(e.label), scene=e.scene, scenario=SCENARIOS.get(e.scene, "Other"))
-        for e in iter_entries(root)
-    ]
 
 
 @pytest.fixture(scope="session")
