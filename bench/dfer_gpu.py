@@ -105,27 +105,61 @@ def bare_train(name: str, s: Settings) -> float:
     return s.train_batch * s.repeats / (time.perf_counter() - t)
 
 
+def _log(msg: str, t0: float) -> None:
+    print(f"  [{time.perf_counter() - t0:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
 def run_model(name: str, samples, tmp: Path, s: Settings) -> Row:
+    t0 = time.perf_counter()
     torch.manual_seed(0)
     model = build_model(name)
     ckpt = save_checkpoint(tmp / f"{name}.pt", model=model, model_name=name,
                            config=ClipConfig(frames=s.frames, size=s.size), history=[], train={})
     del model
+    infer_bare = bare_infer(name, s)
+    train_bare = bare_train(name, s)
+    _log(f"{name}: bare {infer_bare:.0f} / {train_bare:.0f} clips/s", t0)
     kw = dict(device=s.device, batch_size=s.infer_batch, num_workers=s.workers)
     prerank(ckpt, samples[: s.infer_batch], **kw)  # warm-up: worker start-up, cuDNN autotuning
+    _log("warm-up done", t0)
     t = time.perf_counter()
     prerank(ckpt, samples, **kw)
     infer_e2e = len(samples) / (time.perf_counter() - t)
+    _log(f"prerank {infer_e2e:.0f} clips/s", t0)
     cache = tmp / f"cache-{name}"
     prerank(ckpt, samples, cache_dir=cache, **kw)  # fills the decoded-frame cache
+    _log("cache filled", t0)
     t = time.perf_counter()
     prerank(ckpt, samples, cache_dir=cache, **kw)
     infer_cached = len(samples) / (time.perf_counter() - t)
+    _log(f"prerank cached {infer_cached:.0f} clips/s", t0)
     # Epoch 2 of 2: persistent workers and cuDNN already warm.
     result = train(samples, model_name=name, epochs=2, batch_size=s.train_batch, lr=1e-4, device=s.device,
                    out_path=tmp / f"{name}-trained.pt", frames=s.frames, size=s.size, num_workers=s.workers)
-    return Row(name, bare_train(name, s), result.history[-1].clips_per_s, bare_infer(name, s), infer_e2e,
-               infer_cached)
+    _log(f"train epochs {[round(h.seconds, 1) for h in result.history]} s", t0)
+    return Row(name, train_bare, result.history[-1].clips_per_s, infer_bare, infer_e2e, infer_cached)
+
+
+def profile_loading(samples, s: Settings) -> None:
+    """Where the input time goes: one decode in this process, one loader pass."""
+    from workers.dfer.data import list_frames, make_loader, read_frames
+
+    paths = list_frames(samples[0].face_dir)[: s.frames]
+    t = time.perf_counter()
+    for _ in range(10):
+        read_frames(paths, size=s.size, channels=3)
+    print(f"decode: {(time.perf_counter() - t) / 10 / len(paths) * 1e3:.2f} ms/frame", file=sys.stderr)
+    for batch in (32, s.infer_batch):
+        t = time.perf_counter()
+        loader = make_loader(samples, ClipConfig(frames=s.frames, size=s.size), batch_size=batch, device=s.device,
+                             num_workers=s.workers)
+        n = 0
+        for i, b in enumerate(loader):
+            if i == 0:
+                first = time.perf_counter() - t
+            n += len(b["face"])
+        print(f"loader pass, batch {batch}: first batch {first:.1f} s, {n / (time.perf_counter() - t):.0f} clips/s",
+              file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> list[Row]:
@@ -134,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
     ap.add_argument("--clips", type=int, default=2048)
     ap.add_argument("--workers", type=int, help="DataLoader workers (default: one per core but one)")
     ap.add_argument("--smoke", action="store_true", help="CPU, tiny clips and batches: a quick check that it runs")
+    ap.add_argument("--profile-loading", action="store_true", help="first time decoding and one loader pass")
     args = ap.parse_args(argv)
     if args.smoke:
         torch.set_num_threads(1)
@@ -151,9 +186,11 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
         make_data(tmp / "ferv39k", s.clips, s.frames, jobs)
         samples = samples_from_tree(tmp / "ferv39k")
         print(f"data: {len(samples)} clips in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        if args.profile_loading:
+            profile_loading(samples, s)
         for name in args.models.split(","):
             rows.append(run_model(name, samples, tmp, s))
-            print(f"{name} done at {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            print(f"{name} done at {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     dev = torch.cuda.get_device_name() if s.device.type == "cuda" else "CPU"
     print(f"{dev}, torch {torch.__version__}, {os.cpu_count()} CPU cores, {s.clips} clips of "
           f"{s.frames}×{s.size}², {'bf16 autocast' if s.device.type == 'cuda' else 'fp32'}, "
