@@ -36,6 +36,10 @@ def _inside_media_root(rel: str) -> Path | None:
 def _clip_for(session: Session, *, clip_id: int, user: User) -> Clip:
     clip = session.get(Clip, clip_id)
     allowed = _may_see(session, clip_id=clip_id, user=user)
+    # End the read transaction now: the request's session lives until the
+    # file has streamed to the browser, and on SQLite every transaction holds
+    # the write lock (BEGIN IMMEDIATE).
+    session.commit()
     if not allowed:
         # The same answer whether or not the clip exists.
         raise Forbidden("You hold no live lease on this clip.")

@@ -10,7 +10,7 @@ from app.core.deps import CurrentUser, SessionDep
 from app.labeling import service as labelling
 from app.labeling.deps import AdminWriter, SqliteTurn
 
-router = APIRouter(tags=["clips"], dependencies=[SqliteTurn])
+router = APIRouter(tags=["clips"])
 
 
 class GoldIn(BaseModel):
@@ -22,7 +22,7 @@ class GoldOut(BaseModel):
     expression: str
 
 
-@router.post("/api/v1/clips/{clip_id}/gold", response_model=GoldOut, status_code=201,
+@router.post("/api/v1/clips/{clip_id}/gold", response_model=GoldOut, status_code=201, dependencies=[SqliteTurn],
              responses={200: {"description": "The clip was gold already: its answer is replaced."}})
 def mark_gold(clip_id: int, body: GoldIn, response: Response, session: SessionDep, user: AdminWriter) -> GoldOut:
     answer, created = labelling.mark_gold(session, clip_id=clip_id, expression=body.expression, by=user)
@@ -30,7 +30,7 @@ def mark_gold(clip_id: int, body: GoldIn, response: Response, session: SessionDe
     return GoldOut(clip_id=answer.clip_id, expression=answer.expression)
 
 
-@router.delete("/api/v1/clips/{clip_id}/gold", status_code=204)
+@router.delete("/api/v1/clips/{clip_id}/gold", status_code=204, dependencies=[SqliteTurn])
 def unmark_gold(clip_id: int, session: SessionDep, _: AdminWriter) -> Response:
     labelling.unmark_gold(session, clip_id=clip_id)
     return Response(status_code=204)
@@ -44,6 +44,7 @@ _CACHE = {"Cache-Control": "private, max-age=600"}
 @router.get("/media/clips/{clip_id}/preview.mp4", include_in_schema=False)
 def preview(clip_id: int, session: SessionDep, user: CurrentUser) -> FileResponse:
     # FileResponse answers Range requests (206, Content-Range, Accept-Ranges).
+    # The database is let go before the file streams (media.py).
     return FileResponse(media.preview_file(session, clip_id=clip_id, user=user), media_type="video/mp4",
                         headers=_CACHE)
 

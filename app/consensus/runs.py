@@ -12,6 +12,7 @@ read, fit (no database), write.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -221,7 +222,8 @@ def run_job(params: dict, progress: Progress) -> dict:
     with session_scope() as session:
         run = run_consensus(session, method=params.get("method") or DEFAULT_METHOD,
                             settings=params.get("settings"), progress=progress)
-        return run_summary(session, run)
+        # Job.result is a JSON column: datetimes as ISO strings.
+        return json.loads(json.dumps(run_summary(session, run), default=lambda v: v.isoformat()))
 
 
 # -- reading runs ------------------------------------------------------------------

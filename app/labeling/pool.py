@@ -1,9 +1,11 @@
 """Each campaign's pool of clips (CampaignClip) and its deal order.
 
-The dealer walks the `ix_campaignclip_deal` index (campaign, gold?, priority,
-id) one priority at a time, highest first. A clip that cannot be dealt (it
-has all the annotators it wants, or it is closed) is parked at priority
-FULL = -1, outside every walk, so finished clips cost the dealer nothing
+The dealer reads the `ix_campaignclip_deal` index (campaign, gold?, priority,
+id) backwards from its top: highest priority first and, within a priority,
+newest first (one range scan that stops at the first dealable row; newest
+first also finishes started clips depth-first). A clip that cannot be dealt
+(it has all the annotators it wants, or it is closed) is parked at priority
+FULL = -1, below the range, so finished clips cost the dealer nothing
 however many accumulate. Priorities:
 
     2  the consensus engine asked for more votes (wanted > overlap)

@@ -49,6 +49,8 @@ class CampaignOut(BaseModel):
     qualification_accuracy: float
     pause_accuracy: float
     rolling_window: int
+    trust_threshold: float
+    min_votes: int
     created_at: datetime
     progress: Progress | None = None
 

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Request
 from app.core.deps import PageUser, SessionDep
 from app.core.templating import render
 from app.labeling import service
+from app.labeling.deps import SqliteTurn
 from app.labeling.taxonomy_cache import expressions
 
-router = APIRouter(include_in_schema=False)
+# The stats fragment is fetched after every label: it queues with the API.
+router = APIRouter(include_in_schema=False, dependencies=[SqliteTurn])
 
 
 @router.get("/annotate")

@@ -17,8 +17,8 @@ from app.clips.models import GoldAnswer
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.labeling import dealer, pool, quality
-from app.labeling.models import (Annotation, AnnotationCreate, Assignment, AssignmentStatus, Campaign,
-                                 CampaignClip, CampaignMember)
+from app.labeling.models import (Annotation, AnnotationCreate, Assignment, AssignmentStatus, CampaignClip,
+                                 CampaignMember)
 from app.labeling.taxonomy_cache import check
 from app.labeling.txn import write_transaction
 from app.users.models import User

@@ -8,7 +8,6 @@ from sqlmodel import select
 from app.labeling.models import Campaign
 from app.users.models import Role, User
 from tests.factories.clips import add_prediction, scene_id
-from tests.factories.users import make_user
 from tests.labeling.conftest import csrf_of, fresh, login
 
 
@@ -148,4 +147,3 @@ def test_assisted_page_keeps_server_order_and_script_reorders(client, session, m
     assert "model-assisted" in client.get(f"/annotate/{campaign.id}").text
     lease = client.get(f"/api/v1/campaigns/{campaign.id}/next").json()
     assert lease["ranking"][0] == {"expression": "Sad", "p": 0.8}
-    _ = make_user  # (factories imported for symmetry with other tests)

@@ -8,7 +8,6 @@ gets a quarter of the bytes and does the arithmetic itself.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -227,19 +226,6 @@ def default_workers(device: torch.device) -> int:
     return 0
 
 
-def _init_worker(_: int) -> None:
-    cv2.setNumThreads(1)  # one process per core already
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    # Forked workers deadlocked when the parent had already run threaded code
-    # (OpenMP / OpenCV pools). Forkserver children start from a clean process
-    # that has imported this module once, so each starts in milliseconds.
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
-    return ctx
-
-
 def make_loader(samples: Sequence[Sample], config: ClipConfig, *, batch_size: int, device: torch.device,
                 train: bool = False, with_scene: bool = False, num_workers: int | None = None,
                 cache: FrameCache | None = None, seed: int = 0) -> DataLoader:
@@ -247,6 +233,11 @@ def make_loader(samples: Sequence[Sample], config: ClipConfig, *, batch_size: in
     persistent workers, deep prefetch) and also works with 0 workers."""
     workers = default_workers(device) if num_workers is None else num_workers
     dataset = ClipDataset(samples, config, train=train, with_scene=with_scene, cache=cache)
+    if workers > 0:
+        # Forked workers hang in OpenCV if its thread pool was running in the
+        # parent, and 15 workers × a pool per core would oversubscribe anyway:
+        # OpenCV runs single-threaded in a process that forks decoding workers.
+        cv2.setNumThreads(0)
     return DataLoader(
         dataset,
         batch_size=batch_size,
@@ -256,7 +247,5 @@ def make_loader(samples: Sequence[Sample], config: ClipConfig, *, batch_size: in
         pin_memory=device.type == "cuda",
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers > 0 else None,
-        worker_init_fn=_init_worker if workers > 0 else None,
-        multiprocessing_context=_worker_context() if workers > 0 else None,
         generator=torch.Generator().manual_seed(seed),
     )

@@ -76,6 +76,20 @@ def test_prerank_gives_a_ranked_distribution_per_clip(trained, tiny_samples):
     assert prerank(result.checkpoint_path, [], device="cpu") == []
 
 
+def test_prerank_with_worker_processes_gives_the_same_answers(trained, tiny_samples, monkeypatch):
+    from workers.dfer import inference
+
+    monkeypatch.setattr(inference, "LOAD_CHUNK", 3)  # model batches of 8 from worker batches of 3
+    result, _ = trained
+    clips = tiny_samples[:11]
+    a = prerank(result.checkpoint_path, clips, device="cpu", batch_size=8, num_workers=0)
+    b = prerank(result.checkpoint_path, clips, device="cpu", batch_size=8, num_workers=2)
+    assert [p.clip_id for p in b] == [s.clip_id for s in clips]
+    for pa, pb in zip(a, b):
+        assert pa.ranking == pb.ranking
+        assert all(abs(pa.probs[c] - pb.probs[c]) < 1e-5 for c in CLASS_NAMES)
+
+
 def test_same_seed_same_training(tiny_samples, tmp_path: Path):
     kw = dict(TINY, epochs=1)
     a = train(tiny_samples[:14], model_name="resnet18", out_path=tmp_path / "a.pt", **kw)
