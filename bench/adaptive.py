@@ -92,6 +92,7 @@ def answers(rng: np.random.Generator, skills, spam, workers: np.ndarray, truth: 
 
 def fixed_overlap(ks: list[int], *, n_workers: int, seed: int, clips: int = 20000) -> list[dict]:
     from app.consensus.aggregators import Votes, get_aggregator
+    from app.consensus.runs import RUN_DEFAULTS
 
     skills, spam = make_crowd(n_workers, seed)
     rng = np.random.default_rng([seed, 2])
@@ -108,7 +109,7 @@ def fixed_overlap(ks: list[int], *, n_workers: int, seed: int, clips: int = 2000
         votes = Votes(items=np.repeat(np.arange(clips), k), workers=workers.ravel(), labels=labels.ravel(),
                       item_names=tuple(map(str, range(clips))), worker_names=tuple(map(str, range(n_workers))),
                       label_names=tuple(NAMES))
-        ds = float((get_aggregator("ds").fit(votes).labels_ == truth).mean())
+        ds = float((get_aggregator("ds", **RUN_DEFAULTS.get("ds", {})).fit(votes).labels_ == truth).mean())
         rows.append({"k": k, "mv": mv, "ds": ds})
     return rows
 
@@ -246,7 +247,8 @@ def run_arm(cfg: dict) -> dict:
     trusted = [r for r, st in zip(right, statuses) if st == "trusted"]
     hook_ms = sorted(t * 1000 for t in hook_times)
     return {
-        **cfg, "accuracy": float(np.mean(right)), "trusted_accuracy": float(np.mean(trusted)) if trusted else None,
+        **cfg, "settings": {**runs.RUN_DEFAULTS.get(cfg["method"], {}), **(cfg["settings"] or {})},
+        "accuracy": float(np.mean(right)), "trusted_accuracy": float(np.mean(trusted)) if trusted else None,
         "votes_per_clip": float(np.mean(list(per_clip.values()))), "gold_votes_per_clip": gold_votes / len(ordinary),
         "status": {k: statuses.count(k) for k in ("trusted", "needs_votes", "review", "rejected")},
         "max_votes": max(per_clip.values()), "runs": len(run_seconds),
@@ -298,7 +300,7 @@ def table(arms: list[dict], fixed: list[dict], argv: list[str]) -> str:
     for f in fixed:
         lines.append(f"| fixed overlap k={f['k']}, majority vote | {f['mv'] * 100:.2f}% | {f['k']} | – | – | – | – | – |")
     for f in fixed:
-        lines.append(f"| fixed overlap k={f['k']}, Dawid–Skene | {f['ds'] * 100:.2f}% | {f['k']} | – | – | – | – | – |")
+        lines.append(f"| fixed overlap k={f['k']}, Dawid–Skene (run defaults) | {f['ds'] * 100:.2f}% | {f['k']} | – | – | – | – | – |")
     if arms:
         lines += ["", "Adaptive arms: " + "; ".join(
             f"τ={a['tau']}: {a['votes_total']} votes through the API in {a['wall_seconds']} s, {a['runs']} full runs "

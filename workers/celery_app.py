@@ -5,7 +5,7 @@ SQLite, no server) and on Redis; only FERVLAB_BROKER_URL differs."""
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from app.core.config import get_settings
 
@@ -14,7 +14,10 @@ def make_celery() -> Celery:
     s = get_settings()
     app = Celery("fervlab", broker=s.broker_url, backend=s.result_backend, include=["workers.tasks"])
     app.conf.update(
-        task_queues=[Queue("cpu"), Queue("gpu")],
+        # Each queue its own exchange and key: a task sent to one queue must
+        # never be copied into the other.
+        task_queues=[Queue("cpu", Exchange("cpu"), routing_key="cpu"),
+                     Queue("gpu", Exchange("gpu"), routing_key="gpu")],
         task_default_queue="cpu",
         task_acks_late=True,  # a worker killed mid-task gets it redelivered
         task_reject_on_worker_lost=True,

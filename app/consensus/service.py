@@ -24,7 +24,7 @@ from app.clips.models import Clip, GoldAnswer
 from app.consensus.aggregators import AggregationError, ConsensusModel
 from app.consensus.aggregators.base import one_coin_confusions
 from app.consensus.models import ConsensusLabel, ConsensusRun, LabelStatus
-from app.consensus.policy import ClipEvidence, ClipStatus, Flag, PolicySettings, decide_clip, model_disagrees
+from app.consensus.policy import ClipEvidence, Flag, PolicySettings, decide_clip, model_disagrees
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.labeling import pool
@@ -130,7 +130,8 @@ def crowd_skill(session: Session, campaign_id: int | None) -> float:
     if campaign_id is None:
         return DEFAULT_SKILL
     answered, correct = session.exec(select(
-        func.coalesce(func.sum(CampaignMember.gold_answered), 0), func.coalesce(func.sum(CampaignMember.gold_correct), 0),
+        func.coalesce(func.sum(CampaignMember.gold_answered), 0),
+        func.coalesce(func.sum(CampaignMember.gold_correct), 0),
     ).where(CampaignMember.campaign_id == campaign_id)).one()
     if int(answered) < MIN_GOLD_FOR_SKILL:
         return DEFAULT_SKILL
@@ -200,7 +201,8 @@ def posterior_of(model: ConsensusModel, tally: Tally) -> dict[str, float]:
 
 
 def judge(*, tally: Tally, posterior: Mapping[str, float], settings: PolicySettings, gold: str | None,
-          prediction: Mapping[str, float] | None, review: Review | ReviewWord | None, sticky: Iterable[str] = ()) -> Verdict:
+          prediction: Mapping[str, float] | None, review: Review | ReviewWord | None,
+          sticky: Iterable[str] = ()) -> Verdict:
     """The live verdict for a clip: a review wins, then gold, then the policy."""
     if gold is not None:
         verdict = Verdict(gold, 1.0, {gold: 1.0}, LabelStatus.trusted, tally.responses, [])
@@ -377,7 +379,8 @@ def clip_consensus(session: Session, *, clip_id: int) -> dict:
     row = live_label(session, clip_id)
     tally = tally_clip(session, clip_id)
     review = latest_review(session, clip_id)
-    out = {"clip_id": clip_id, "label": None, "confidence": 0.0, "posterior": {}, "status": LabelStatus.needs_votes.value,
+    out = {"clip_id": clip_id, "label": None, "confidence": 0.0, "posterior": {},
+           "status": LabelStatus.needs_votes.value,
            "votes": tally.responses, "histogram": tally.histogram, "passes": tally.passes, "not_a_face": tally.not_face,
            "flags": [], "gold": gold_of(session, clip_id), "review": None, "updated_at": None}
     if row is not None:

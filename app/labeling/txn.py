@@ -27,12 +27,16 @@ def is_sqlite(session: Session) -> bool:
 
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
-    """Run the block as one transaction; commit on success, roll back on error."""
-    # End the read transaction that authentication opened; objects stay loaded
-    # (sessions are made with expire_on_commit=False).
-    session.commit()
+    """Run the block as one transaction; commit on success, roll back on error.
+
+    On PostgreSQL the block simply continues the request's transaction (read
+    committed: each statement sees the latest commits). On SQLite that
+    transaction already holds the file's write lock, so it is committed
+    first: never wait for the thread lock while holding the file lock."""
     sqlite = is_sqlite(session)
     if sqlite:
+        # Objects stay loaded: sessions are made with expire_on_commit=False.
+        session.commit()
         _SQLITE_WRITER.acquire()
     try:
         try:

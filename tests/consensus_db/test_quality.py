@@ -83,7 +83,7 @@ def test_annotator_quality(client, session, make_campaign, crowd, admin_h):
     campaign, clips = make_campaign(4, gold={0: "Happy", 1: "Sad"})
     (good, _), (bad, bad_h) = crowd(2)
     t0 = utcnow() - timedelta(hours=1)
-    for i, (user, answers) in enumerate([(good, ["Happy", "Sad", "Fear", "Fear"]), (bad, ["Sad", "Sad", "Angry", "Fear"])]):
+    for user, answers in [(good, ["Happy", "Sad", "Fear", "Fear"]), (bad, ["Sad", "Sad", "Angry", "Fear"])]:
         for j, (clip, ans) in enumerate(zip(clips, answers)):
             gold = {0: "Happy", 1: "Sad"}.get(j)
             add_vote(session, campaign, clip.id, user, ans, is_gold=gold is not None,

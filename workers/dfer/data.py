@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-if TYPE_CHECKING:  # the zoo pulls in torchvision: keep worker start-up light
+if TYPE_CHECKING:  # for the annotation only: the zoo package pulls in torchvision
     from workers.dfer.models.base import InputSpec
 
 
