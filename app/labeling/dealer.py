@@ -59,22 +59,39 @@ _HELD = (sa.select(_A.c.id, _A.c.clip_id, _A.c.created_at, _A.c.expires_at)
          .order_by(_A.c.id))
 
 
-def _pick_stmt(*, gold: bool):
-    """The first dealable row of the pool: priority walked downwards in the
-    deal index, newest first within a priority (one backward index range
-    scan); rows other requests hold are skipped, never waited for."""
-    seen = sa.exists().where(_A.c.campaign_id == _CC.c.campaign_id, _A.c.clip_id == _CC.c.clip_id,
-                             _A.c.user_id == _bp("user"))
+# Started clips (and those the consensus wants more votes for) are looked for
+# among the top STARTED_WINDOW of the deal order only: an annotator's own
+# labelled clips wait there for other annotators' votes, and skipping all of
+# them on every call would cost in proportion to their work (a lone
+# annotator's every label). Past the window they get a fresh clip instead.
+STARTED_WINDOW = 48
+
+
+def _pick_stmt(kind: str):
+    """The first dealable row of one part of the pool, newest first (a
+    backward range scan of the deal index); rows other requests hold are
+    skipped, never waited for. kind: "started" (priorities 2 and 1, within
+    the window), "fresh" (priority 0) or "gold"."""
+    c = _CC.c
+    gold = kind == "gold"
     # `= true`, not `IS true`: only the former can use the index on PostgreSQL.
-    kind = _CC.c.is_gold == (sa.true() if gold else sa.false())
-    q = sa.select(_CC.c.id, _CC.c.clip_id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed) \
-        .where(_CC.c.campaign_id == _bp("campaign"), kind, _CC.c.priority >= 0, _CC.c.closed == sa.false(), ~seen)
+    part = [c.campaign_id == _bp("campaign"), c.is_gold == (sa.true() if gold else sa.false()),
+            c.closed == sa.false()]
     if not gold:
-        q = q.where(_CC.c.active + _CC.c.done < _CC.c.wanted)
-    return q.order_by(_CC.c.priority.desc(), _CC.c.id.desc()).limit(1).with_for_update(skip_locked=True, of=_CC)
+        part.append(c.active + c.done < c.wanted)
+    part.append(c.priority >= pool.STARTED if kind == "started" else c.priority == pool.FRESH)
+    seen = sa.exists().where(_A.c.campaign_id == c.campaign_id, _A.c.clip_id == c.clip_id, _A.c.user_id == _bp("user"))
+    q = sa.select(c.id, c.clip_id, c.is_gold, c.wanted, c.active, c.done, c.closed).where(*part, ~seen)
+    if kind == "started":
+        window = (sa.select(c.id).where(*part).order_by(c.priority.desc(), c.id.desc())
+                  .limit(_bp("window", type_=sa.Integer)).scalar_subquery())
+        q = q.where(c.id.in_(window))
+    # The conditions stay on the outer query too: PostgreSQL re-checks them on
+    # the newest version of a row it had to wait for.
+    return q.order_by(c.priority.desc(), c.id.desc()).limit(1).with_for_update(skip_locked=True, of=_CC)
 
 
-_PICK = {True: _pick_stmt(gold=True), False: _pick_stmt(gold=False)}
+_PICK = {kind: _pick_stmt(kind) for kind in ("started", "fresh", "gold")}
 _INSERT_LEASE = sa.insert(_A).returning(_A.c.id)
 _BUMP = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(active=_CC.c.active + 1, priority=_bp("priority"))
 _RANKING = (sa.select(_P.c.probs).where(_P.c.clip_id == _bp("clip"), _P.c.created_at <= _bp("as_of"))
@@ -161,7 +178,7 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
     args = {"campaign": campaign.id, "user": user.id}
     cc = None
     if quality.qualifying(campaign, member):
-        cc = conn.execute(_PICK[True], args).first()
+        cc = conn.execute(_PICK["gold"], args).first()
         if cc is None:
             if held:
                 return None  # the answers in flight decide the qualification
@@ -170,13 +187,13 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
             if member.paused:
                 raise _Stop(Forbidden(quality.pause_message(campaign, member, user)))
     elif campaign.gold_rate > 0 and random.random() < campaign.gold_rate:
-        cc = conn.execute(_PICK[True], args).first()
+        cc = conn.execute(_PICK["gold"], args).first()
     if cc is None and not quality.qualifying(campaign, member):
         # Ordinary clips only: once they run out the annotator is done, gold
         # alone would add no labels.
-        cc = conn.execute(_PICK[False], args).first()
+        cc = _pick_ordinary(conn, args)
         if cc is None and _refill_due(campaign.id) and pool.fill_pool(session, campaign=campaign):
-            cc = conn.execute(_PICK[False], args).first()
+            cc = _pick_ordinary(conn, args)
     if cc is None:
         return None
     expires = now + timedelta(seconds=campaign.lease_seconds)
@@ -188,6 +205,11 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
     conn.execute(_BUMP, {"cc": cc.id, "priority": priority})
     lease = Lease(lease_id, cc.clip_id, now, expires)
     return Deal(lease, _ranking(session, campaign=campaign, lease=lease))
+
+
+def _pick_ordinary(conn, args: dict):
+    cc = conn.execute(_PICK["started"], {**args, "window": STARTED_WINDOW}).first()
+    return cc if cc is not None else conn.execute(_PICK["fresh"], args).first()
 
 
 def _refill_due(campaign_id: int) -> bool:

@@ -94,6 +94,23 @@ def test_started_clips_come_before_fresh_ones(client, session, make_campaign):
     assert next_clip(client, campaign.id, h2).json()["clip_id"] == got["clip_id"]
 
 
+def test_a_lone_annotator_goes_on_past_their_own_started_clips(client, session, make_campaign, ann_h,
+                                                               monkeypatch):
+    from app.labeling import dealer
+
+    # Their labelled clips wait for others' votes at the top of the deal
+    # order; with a window of 2 the dealer looks past them to fresh clips.
+    monkeypatch.setattr(dealer, "STARTED_WINDOW", 2)
+    campaign, clips = make_campaign(6, overlap=2)
+    seen = []
+    while (r := next_clip(client, campaign.id, ann_h)).status_code == 200:
+        seen.append(r.json()["clip_id"])
+        label(client, ann_h, r.json()["assignment_id"])
+    assert sorted(seen) == sorted(c.id for c in clips)
+    other = bearer(session, make_user(session))
+    assert next_clip(client, campaign.id, other).json()["clip_id"] in sorted(seen)[-2:]  # started, in the window
+
+
 def test_clips_the_consensus_wants_more_votes_for_come_first(client, session, make_campaign, ann_h):
     campaign, clips = make_campaign(4, overlap=1)
     assert pool.request_more_votes(session, campaign_id=campaign.id, clip_id=clips[3].id)
