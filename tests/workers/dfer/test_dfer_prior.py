@@ -57,7 +57,7 @@ def bn_mismatch(graph, x: torch.Tensor) -> list[float]:
             a = outs[node.inputs[0]]
             z = ((a.mean((0, 2, 3)) - bn.running_mean) / bn.running_var.sqrt()).abs().median()
             ratio = (a.var((0, 2, 3)) / bn.running_var).median()
-            worst.append(max(float(z), abs(float(np.log(ratio)))))
+            worst.append(max(float(z), abs(float(ratio.log()))))
     return worst
 
 
