@@ -90,16 +90,29 @@ def answers(rng: np.random.Generator, skills, spam, workers: np.ndarray, truth: 
 
 # -- fixed overlap (numpy) ------------------------------------------------------------------
 
-def fixed_overlap(ks: list[int], *, n_workers: int, seed: int, clips: int = 20000) -> list[dict]:
+def qualified(n_workers: int, seed: int, *, gold: int, accuracy: float) -> np.ndarray:
+    """Who passes a qualification of `gold` gold clips at `accuracy` (numpy
+    stand-in for the campaign's quality control; the rolling pause is left out)."""
+    skills, spam = make_crowd(n_workers, seed)
+    rng = np.random.default_rng([seed, 4])
+    p = np.where(spam, 1.0 / len(NAMES), skills)
+    return np.flatnonzero(rng.binomial(gold, p) >= accuracy * gold - 1e-9)
+
+
+def fixed_overlap(ks: list[int], *, n_workers: int, seed: int, pool: np.ndarray | None = None,
+                  clips: int = 20000) -> list[dict]:
     from app.consensus.aggregators import Votes, get_aggregator
     from app.consensus.runs import RUN_DEFAULTS
 
     skills, spam = make_crowd(n_workers, seed)
     rng = np.random.default_rng([seed, 2])
     truth = rng.choice(len(NAMES), size=clips, p=SHARES)
+    pool = np.arange(n_workers) if pool is None else np.asarray(pool)
     rows = []
     for k in ks:
-        workers = np.argsort(rng.random((clips, n_workers)), axis=1)[:, :k]
+        if k > len(pool):
+            continue
+        workers = pool[np.argsort(rng.random((clips, len(pool))), axis=1)[:, :k]]
         labels = answers(rng, skills, spam, workers.ravel(), np.repeat(truth, k)).reshape(clips, k)
         counts = np.zeros((clips, len(NAMES)))
         np.add.at(counts, (np.repeat(np.arange(clips), k), labels.ravel()), 1)
@@ -112,6 +125,34 @@ def fixed_overlap(ks: list[int], *, n_workers: int, seed: int, clips: int = 2000
         ds = float((get_aggregator("ds", **RUN_DEFAULTS.get("ds", {})).fit(votes).labels_ == truth).mean())
         rows.append({"k": k, "mv": mv, "ds": ds})
     return rows
+
+
+def oracle(tau: float, *, n_workers: int, seed: int, overlap: int, min_votes: int, max_overlap: int,
+           clips: int = 4000) -> dict:
+    """The same adaptive rule with the TRUE confusion matrices (no learning):
+    a ceiling for any aggregator on this crowd with random assignment."""
+    skills, spam = make_crowd(n_workers, seed)
+    k = len(NAMES)
+    wrong = np.tile(SHARES, (k, 1))
+    np.fill_diagonal(wrong, 0.0)
+    wrong /= wrong.sum(axis=1, keepdims=True)
+    log_conf = np.log(np.array([np.full((k, k), 1.0 / k) if spam[w] else skills[w] * np.eye(k) + (1 - skills[w]) * wrong
+                                for w in range(n_workers)]))
+    rng = np.random.default_rng([seed, 5])
+    truth = rng.choice(k, size=clips, p=SHARES)
+    right = votes = 0
+    for i in range(clips):
+        order = rng.permutation(n_workers)[:max_overlap]
+        said = answers(rng, skills, spam, order, np.full(len(order), truth[i]))
+        lp = np.log(SHARES) + np.cumsum(log_conf[order, :, said], axis=0)  # after 1, 2, … votes
+        post = np.exp(lp - lp.max(axis=1, keepdims=True))
+        post /= post.sum(axis=1, keepdims=True)
+        n = np.arange(1, len(order) + 1)
+        done = np.flatnonzero((n >= max(min_votes, overlap)) & (post.max(axis=1) >= tau))
+        j = int(done[0]) if done.size else len(order) - 1
+        votes += j + 1
+        right += int(post[j].argmax() == truth[i])
+    return {"tau": tau, "accuracy": right / clips, "votes_per_clip": votes / clips}
 
 
 # -- adaptive overlap through the engine (one process per arm) ----------------------------------
@@ -273,7 +314,8 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, Python {platform.python_version()}"
 
 
-def table(arms: list[dict], fixed: list[dict], argv: list[str]) -> str:
+def table(arms: list[dict], fixed: list[dict], fixed_qc: list[dict], ceilings: list[dict], qc_note: str,
+          argv: list[str]) -> str:
     lines = [
         f"Measured {dt.date.today().isoformat()} on {machine()}; SQLite (embedded), one process per arm.",
         f"Command: `.venv/bin/python bench/adaptive.py {' '.join(argv)}`".rstrip(),
@@ -297,10 +339,16 @@ def table(arms: list[dict], fixed: list[dict], argv: list[str]) -> str:
             f"**{a['votes_per_clip']:.2f}** | {a['gold_votes_per_clip']:.2f} | {st['trusted'] / n * 100:.1f}% | "
             f"{st['review'] / n * 100:.1f}% | "
             f"{(a['trusted_accuracy'] or 0) * 100:.2f}% | {a['hook_ms_median']:.2f} / {a['hook_ms_p95']:.2f} |")
-    for f in fixed:
-        lines.append(f"| fixed overlap k={f['k']}, majority vote | {f['mv'] * 100:.2f}% | {f['k']} | – | – | – | – | – |")
-    for f in fixed:
-        lines.append(f"| fixed overlap k={f['k']}, Dawid–Skene (run defaults) | {f['ds'] * 100:.2f}% | {f['k']} | – | – | – | – | – |")
+    for c in ceilings:
+        lines.append(f"| ceiling: the same adaptive rule knowing the true confusions, τ={c['tau']}, no QC | "
+                     f"{c['accuracy'] * 100:.2f}% | {c['votes_per_clip']:.2f} | – | – | – | – | – |")
+    for crowd, rows in (("", fixed), (f", {qc_note}", fixed_qc)):
+        for f in rows:
+            lines.append(f"| fixed overlap k={f['k']}, majority vote{crowd} | {f['mv'] * 100:.2f}% | {f['k']} "
+                         "| – | – | – | – | – |")
+        for f in rows:
+            lines.append(f"| fixed overlap k={f['k']}, Dawid–Skene{crowd} | {f['ds'] * 100:.2f}% | {f['k']} "
+                         "| – | – | – | – | – |")
     if arms:
         lines += ["", "Adaptive arms: " + "; ".join(
             f"τ={a['tau']}: {a['votes_total']} votes through the API in {a['wall_seconds']} s, {a['runs']} full runs "
@@ -323,7 +371,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=2000)
     ap.add_argument("--annotators", type=int, default=30)
-    ap.add_argument("--tau", type=float, nargs="+", default=[0.9, 0.97])
+    ap.add_argument("--tau", type=float, nargs="*", default=[0.9, 0.97, 0.99],
+                    help="trust thresholds of the arms with quality control")
+    ap.add_argument("--tau-no-qc", type=float, nargs="*", default=[0.9, 0.97],
+                    help="trust thresholds of the arms without quality control")
     ap.add_argument("--overlap", type=int, default=3)
     ap.add_argument("--min-votes", type=int, default=3)
     ap.add_argument("--max-overlap", type=int, default=9)
@@ -333,9 +384,9 @@ def main() -> None:
     ap.add_argument("--method", default="ds")
     ap.add_argument("--settings", type=json.loads, default=None,
                     help='aggregator settings for the full runs as JSON, e.g. \'{"smoothing": 1}\'')
-    ap.add_argument("--qualification", type=int, default=0, help="campaign qualification_clips (0: none)")
-    ap.add_argument("--qualification-accuracy", type=float, default=0.6)
-    ap.add_argument("--pause-accuracy", type=float, default=0.0, help="campaign pause_accuracy (0: never pause)")
+    ap.add_argument("--qualification", type=int, default=10, help="QC arms: campaign qualification_clips")
+    ap.add_argument("--qualification-accuracy", type=float, default=0.6, help="QC arms: qualification_accuracy")
+    ap.add_argument("--pause-accuracy", type=float, default=0.5, help="QC arms: pause_accuracy (rolling gold)")
     ap.add_argument("--fixed-k", type=int, nargs="*", default=[3, 5, 7, 9, 11])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="write the table into BENCHMARKS.md")
@@ -345,12 +396,14 @@ def main() -> None:
         print(json.dumps(run_arm(json.loads(args.arm))))
         return
     arms = []
-    for tau in args.tau:
+    plan = [(tau, True) for tau in args.tau] + [(tau, False) for tau in args.tau_no_qc]
+    for tau, qc in plan:
         cfg = {"clips": args.clips, "annotators": args.annotators, "tau": tau, "overlap": args.overlap,
                "min_votes": args.min_votes, "max_overlap": args.max_overlap, "gold": args.gold,
                "gold_rate": args.gold_rate, "recompute_every": args.recompute_every, "method": args.method,
-               "seed": args.seed, "settings": args.settings, "qualification": args.qualification,
-               "qualification_accuracy": args.qualification_accuracy, "pause_accuracy": args.pause_accuracy}
+               "seed": args.seed, "settings": args.settings,
+               "qualification": args.qualification if qc else 0, "qualification_accuracy": args.qualification_accuracy,
+               "pause_accuracy": args.pause_accuracy if qc else 0.0}
         out = subprocess.run([sys.executable, __file__, "--arm", json.dumps(cfg)], capture_output=True, text=True,
                              env={k: v for k, v in os.environ.items() if not k.startswith("FERVLAB_")})
         if out.returncode != 0:
@@ -359,7 +412,14 @@ def main() -> None:
         print(json.dumps(arm), file=sys.stderr)
         arms.append(arm)
     fixed = fixed_overlap(args.fixed_k, n_workers=args.annotators, seed=args.seed) if args.fixed_k else []
-    text = table(arms, fixed, [a for a in sys.argv[1:] if a != "--write"])
+    pool = qualified(args.annotators, args.seed, gold=args.qualification, accuracy=args.qualification_accuracy)
+    fixed_qc = fixed_overlap(args.fixed_k, n_workers=args.annotators, seed=args.seed, pool=pool) \
+        if args.fixed_k and args.qualification else []
+    qc_note = (f"qualified crowd ({len(pool)} of {args.annotators} pass {args.qualification} gold at "
+               f"≥ {args.qualification_accuracy:.0%})")
+    ceilings = [oracle(t, n_workers=args.annotators, seed=args.seed, overlap=args.overlap, min_votes=args.min_votes,
+                       max_overlap=args.max_overlap) for t in args.tau_no_qc]
+    text = table(arms, fixed, fixed_qc, ceilings, qc_note, [a for a in sys.argv[1:] if a != "--write"])
     print(text)
     if args.write:
         write_section(text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -146,6 +146,7 @@ def current_run_key(session: Session) -> tuple[int, object] | None:
 
 
 _NO_KEY = object()
+_UNUSABLE: Any = object()
 
 
 def current_model(session: Session, *, campaign_id: int | None = None, run_key=_NO_KEY) -> ConsensusModel:
@@ -163,13 +164,12 @@ def current_model(session: Session, *, campaign_id: int | None = None, run_key=_
             try:
                 model = ConsensusModel.from_params(state or {})
             except AggregationError:
-                model = None
-            if model is not None:
-                with _models_lock:
-                    if len(_models) > 16:
-                        _models.clear()
-                    _models[cache_key] = model
-        if model is not None and list(model.label_names) == names:
+                model = _UNUSABLE  # remembered too: not parsed again on every vote
+            with _models_lock:
+                if len(_models) > 16:
+                    _models.clear()
+                _models[cache_key] = model
+        if model is not _UNUSABLE and list(model.label_names) == names:
             return model
     return default_model(names, crowd_skill(session, campaign_id))
 
@@ -194,9 +194,12 @@ class Verdict:
 
 
 def posterior_of(model: ConsensusModel, tally: Tally) -> dict[str, float]:
-    if not tally.votes:
+    known = set(model.label_names)
+    # A vote for an expression renamed or removed since counts for no class.
+    votes = [(w, e) for w, e in tally.votes if e in known]
+    if not votes:
         return {}
-    post = model.posterior(tally.votes)
+    post = model.posterior(votes)
     return {k: round(float(v), 6) for k, v in post.items()}
 
 

@@ -63,8 +63,12 @@ def mark(session: Session, job: Job, *, status: JobStatus, result: dict | None =
 def wait(session: Session, job_id: int, *, timeout_s: float = 3600, poll_s: float = 0.5) -> Job:
     deadline = time.monotonic() + timeout_s
     while True:
-        session.expire_all()
+        # A short transaction per look, closed before sleeping: on SQLite an
+        # open one holds the write lock the worker needs to record progress.
+        session.rollback()
         job = get_job(session, job_id)
+        session.expunge(job)  # keep the values just read
+        session.rollback()
         if job.status in (JobStatus.done, JobStatus.failed) or time.monotonic() > deadline:
             return job
         time.sleep(poll_s)

@@ -59,19 +59,22 @@ _HELD = (sa.select(_A.c.id, _A.c.clip_id, _A.c.created_at, _A.c.expires_at)
          .order_by(_A.c.id))
 
 
-# Started clips (and those the consensus wants more votes for) are looked for
-# among the top STARTED_WINDOW of the deal order only: an annotator's own
-# labelled clips wait there for other annotators' votes, and skipping all of
-# them on every call would cost in proportion to their work (a lone
-# annotator's every label). Past the window they get a fresh clip instead.
-STARTED_WINDOW = 48
+# The dealer looks at the first WINDOW rows of a part of the pool (in deal
+# order) and takes the first one this annotator has not had. Bounded work
+# whatever the planner believes: the clips an annotator labelled wait at the
+# top of the started part for other annotators' votes, and skipping all of
+# them on every call would cost in proportion to their work. Past the window
+# a started clip is left to others and a fresh one dealt instead; only when
+# the fresh window is all theirs (passes, lapsed leases) is the whole fresh
+# part searched.
+WINDOW = 48
 
 
-def _pick_stmt(kind: str):
+def _pick_stmt(kind: str, *, windowed: bool = True):
     """The first dealable row of one part of the pool, newest first (a
     backward range scan of the deal index); rows other requests hold are
-    skipped, never waited for. kind: "started" (priorities 2 and 1, within
-    the window), "fresh" (priority 0) or "gold"."""
+    skipped, never waited for. kind: "started" (priorities 2 and 1), "fresh"
+    (priority 0) or "gold"."""
     c = _CC.c
     gold = kind == "gold"
     # `= true`, not `IS true`: only the former can use the index on PostgreSQL.
@@ -82,16 +85,20 @@ def _pick_stmt(kind: str):
     part.append(c.priority >= pool.STARTED if kind == "started" else c.priority == pool.FRESH)
     seen = sa.exists().where(_A.c.campaign_id == c.campaign_id, _A.c.clip_id == c.clip_id, _A.c.user_id == _bp("user"))
     q = sa.select(c.id, c.clip_id, c.is_gold, c.wanted, c.active, c.done, c.closed).where(*part, ~seen)
-    if kind == "started":
-        window = (sa.select(c.id).where(*part).order_by(c.priority.desc(), c.id.desc())
-                  .limit(_bp("window", type_=sa.Integer)).scalar_subquery())
-        q = q.where(c.id.in_(window))
+    # The deal index's own column order, although campaign and gold? are fixed:
+    # PostgreSQL's generic plans (psycopg prepares repeated statements) would
+    # otherwise walk the primary key backwards through other campaigns' rows.
+    order = (c.campaign_id.desc(), c.is_gold.desc(), c.priority.desc(), c.id.desc())
+    if windowed:
+        window = sa.select(c.id).where(*part).order_by(*order).limit(_bp("window", type_=sa.Integer))
+        q = q.where(c.id.in_(window.scalar_subquery()))
     # The conditions stay on the outer query too: PostgreSQL re-checks them on
     # the newest version of a row it had to wait for.
-    return q.order_by(c.priority.desc(), c.id.desc()).limit(1).with_for_update(skip_locked=True, of=_CC)
+    return q.order_by(*order).limit(1).with_for_update(skip_locked=True, of=_CC)
 
 
-_PICK = {kind: _pick_stmt(kind) for kind in ("started", "fresh", "gold")}
+_PICK = {"started": _pick_stmt("started"), "fresh": _pick_stmt("fresh"),
+         "all_fresh": _pick_stmt("fresh", windowed=False), "gold": _pick_stmt("gold", windowed=False)}
 _INSERT_LEASE = sa.insert(_A).returning(_A.c.id)
 _BUMP = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(active=_CC.c.active + 1, priority=_bp("priority"))
 _RANKING = (sa.select(_P.c.probs).where(_P.c.clip_id == _bp("clip"), _P.c.created_at <= _bp("as_of"))
@@ -208,8 +215,12 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
 
 
 def _pick_ordinary(conn, args: dict):
-    cc = conn.execute(_PICK["started"], {**args, "window": STARTED_WINDOW}).first()
-    return cc if cc is not None else conn.execute(_PICK["fresh"], args).first()
+    args = {**args, "window": WINDOW}
+    for kind in ("started", "fresh", "all_fresh"):
+        cc = conn.execute(_PICK[kind], args).first()
+        if cc is not None:
+            return cc
+    return None
 
 
 def _refill_due(campaign_id: int) -> bool:

@@ -73,10 +73,19 @@ def _fill(session: Session, campaign: Campaign, clip_filter) -> int:
     return len(res.all())
 
 
+# PostgreSQL plans the dealer's queries from table statistics; right after a
+# bulk fill they still describe the empty pool (autovacuum comes later), and
+# a plan made for "a few rows" is slow for thousands.
+ANALYZE_AFTER = 1000
+
+
 def fill_pool(session: Session, *, campaign: Campaign) -> int:
     """Add every clip of the campaign's scenes that is not in its pool yet;
     returns how many. Does not commit."""
-    return _fill(session, campaign, None)
+    added = _fill(session, campaign, None)
+    if added >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE campaignclip"))
+    return added
 
 
 def add_clips_to_campaigns(session: Session, clip_ids: Iterable[int]) -> int:

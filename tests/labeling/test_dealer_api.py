@@ -100,7 +100,7 @@ def test_a_lone_annotator_goes_on_past_their_own_started_clips(client, session, 
 
     # Their labelled clips wait for others' votes at the top of the deal
     # order; with a window of 2 the dealer looks past them to fresh clips.
-    monkeypatch.setattr(dealer, "STARTED_WINDOW", 2)
+    monkeypatch.setattr(dealer, "WINDOW", 2)
     campaign, clips = make_campaign(6, overlap=2)
     seen = []
     while (r := next_clip(client, campaign.id, ann_h)).status_code == 200:
@@ -109,6 +109,17 @@ def test_a_lone_annotator_goes_on_past_their_own_started_clips(client, session, 
     assert sorted(seen) == sorted(c.id for c in clips)
     other = bearer(session, make_user(session))
     assert next_clip(client, campaign.id, other).json()["clip_id"] in sorted(seen)[-2:]  # started, in the window
+
+
+def test_passed_clips_do_not_hide_the_fresh_ones(client, session, make_campaign, ann_h, monkeypatch):
+    from app.labeling import dealer
+
+    monkeypatch.setattr(dealer, "WINDOW", 2)
+    campaign, clips = make_campaign(5, overlap=1)
+    for _ in range(3):  # the three newest come back fresh, but not for this annotator
+        label(client, ann_h, next_clip(client, campaign.id, ann_h).json()["assignment_id"], None, flags=["pass"])
+    got = next_clip(client, campaign.id, ann_h)
+    assert got.status_code == 200 and got.json()["clip_id"] in {clips[0].id, clips[1].id}
 
 
 def test_clips_the_consensus_wants_more_votes_for_come_first(client, session, make_campaign, ann_h):
