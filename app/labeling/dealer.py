@@ -59,46 +59,75 @@ _HELD = (sa.select(_A.c.id, _A.c.clip_id, _A.c.created_at, _A.c.expires_at)
          .order_by(_A.c.id))
 
 
-# The dealer looks at the first WINDOW rows of a part of the pool (in deal
-# order) and takes the first one this annotator has not had. Bounded work
-# whatever the planner believes: the clips an annotator labelled wait at the
-# top of the started part for other annotators' votes, and skipping all of
-# them on every call would cost in proportion to their work. Past the window
-# a started clip is left to others and a fresh one dealt instead; only when
-# the fresh window is all theirs (passes, lapsed leases) is the whole fresh
-# part searched.
+# Picking a clip must not hang on table statistics (PostgreSQL's are stale
+# for a while after a campaign starts, and a plan made for "a few rows" then
+# costs tens of milliseconds), nor on what other annotators are doing:
+# - whether this annotator had a row is a probe of the assignment's unique
+#   index per row (OFFSET 0 stops PostgreSQL turning it into a join planned
+#   from the statistics);
+# - rows other requests are taking are skipped, not waited for (FOR UPDATE
+#   SKIP LOCKED; PostgreSQL re-checks the conditions on the newest version).
+# Started clips are looked for among the top WINDOW only: the clips an
+# annotator labelled wait there for other annotators' votes, and skipping all
+# of them on every call would cost in proportion to their work; past the
+# window a started clip is left to others and a fresh one dealt. In the fresh
+# and gold parts an annotator's own rows are few (passes and lapsed leases;
+# gold seen), so those parts are read in order until a row is found.
 WINDOW = 48
 
 
-def _pick_stmt(kind: str, *, windowed: bool = True):
-    """The first dealable row of one part of the pool, newest first (a
-    backward range scan of the deal index); rows other requests hold are
-    skipped, never waited for. kind: "started" (priorities 2 and 1), "fresh"
-    (priority 0) or "gold"."""
+def _const(value: int):
+    # Written into the SQL, not bound: a generic plan cannot see a bound
+    # value, and `priority >= $2` looks as if it might take the whole pool.
+    return sa.literal(value, type_=sa.Integer, literal_execute=True)
+
+
+def _part(kind: str) -> list:
     c = _CC.c
     gold = kind == "gold"
     # `= true`, not `IS true`: only the former can use the index on PostgreSQL.
-    part = [c.campaign_id == _bp("campaign"), c.is_gold == (sa.true() if gold else sa.false()),
+    cond = [c.campaign_id == _bp("campaign"), c.is_gold == (sa.true() if gold else sa.false()),
             c.closed == sa.false()]
     if not gold:
-        part.append(c.active + c.done < c.wanted)
-    part.append(c.priority >= pool.STARTED if kind == "started" else c.priority == pool.FRESH)
-    seen = sa.exists().where(_A.c.campaign_id == c.campaign_id, _A.c.clip_id == c.clip_id, _A.c.user_id == _bp("user"))
-    q = sa.select(c.id, c.clip_id, c.is_gold, c.wanted, c.active, c.done, c.closed).where(*part, ~seen)
-    # The deal index's own column order, although campaign and gold? are fixed:
-    # PostgreSQL's generic plans (psycopg prepares repeated statements) would
-    # otherwise walk the primary key backwards through other campaigns' rows.
-    order = (c.campaign_id.desc(), c.is_gold.desc(), c.priority.desc(), c.id.desc())
-    if windowed:
-        window = sa.select(c.id).where(*part).order_by(*order).limit(_bp("window", type_=sa.Integer))
-        q = q.where(c.id.in_(window.scalar_subquery()))
-    # The conditions stay on the outer query too: PostgreSQL re-checks them on
-    # the newest version of a row it had to wait for.
-    return q.order_by(*order).limit(1).with_for_update(skip_locked=True, of=_CC)
+        cond.append(c.active + c.done < c.wanted)
+    cond.append(c.priority >= _const(pool.STARTED) if kind == "started" else c.priority == _const(pool.FRESH))
+    return cond
 
 
-_PICK = {"started": _pick_stmt("started"), "fresh": _pick_stmt("fresh"),
-         "all_fresh": _pick_stmt("fresh", windowed=False), "gold": _pick_stmt("gold", windowed=False)}
+# The deal index's own column order, although campaign and gold? are fixed:
+# otherwise a generic plan may walk the primary key backwards instead.
+_ORDER = (_CC.c.campaign_id.desc(), _CC.c.is_gold.desc(), _CC.c.priority.desc(), _CC.c.id.desc())
+_HAD = (sa.select(_A.c.id).where(_A.c.campaign_id == _CC.c.campaign_id, _A.c.clip_id == _CC.c.clip_id,
+                                  _A.c.user_id == _bp("user"))
+        .correlate(_CC).offset(_const(0)).exists())
+_ROW = (_CC.c.id, _CC.c.clip_id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed)
+_WINDOW = (sa.select(_CC.c.id, _HAD.label("had")).where(*_part("started")).order_by(*_ORDER)
+           .limit(_bp("window", type_=sa.Integer, literal_execute=True)))
+_TAKE_STARTED = {
+    wait: sa.select(*_ROW).where(_CC.c.id.in_(_bp("ids", expanding=True)), *_part("started"))
+    .order_by(*_ORDER).limit(_const(1)).with_for_update(skip_locked=not wait, of=_CC)
+    for wait in (False, True)}
+_TAKE = {kind: sa.select(*_ROW).where(*_part(kind), ~_HAD).order_by(*_ORDER).limit(_const(1))
+         .with_for_update(skip_locked=True, of=_CC) for kind in ("fresh", "gold")}
+
+
+def _pick_ordinary(conn, args: dict):
+    """Started first (within the window), then fresh. Should both come up
+    empty only because other requests held the started candidates, wait for
+    those: a busy end of campaign is not an empty one."""
+    ids = [r.id for r in conn.execute(_WINDOW, {**args, "window": WINDOW}) if not r.had]
+    cc = conn.execute(_TAKE_STARTED[False], {**args, "ids": ids}).first() if ids else None
+    if cc is None:
+        cc = conn.execute(_TAKE["fresh"], args).first()
+    if cc is None and ids:
+        cc = conn.execute(_TAKE_STARTED[True], {**args, "ids": ids}).first()
+    return cc
+
+
+def _pick_gold(conn, args: dict):
+    return conn.execute(_TAKE["gold"], args).first()
+
+
 _INSERT_LEASE = sa.insert(_A).returning(_A.c.id)
 _BUMP = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(active=_CC.c.active + 1, priority=_bp("priority"))
 _RANKING = (sa.select(_P.c.probs).where(_P.c.clip_id == _bp("clip"), _P.c.created_at <= _bp("as_of"))
@@ -185,7 +214,7 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
     args = {"campaign": campaign.id, "user": user.id}
     cc = None
     if quality.qualifying(campaign, member):
-        cc = conn.execute(_PICK["gold"], args).first()
+        cc = _pick_gold(conn, args)
         if cc is None:
             if held:
                 return None  # the answers in flight decide the qualification
@@ -194,7 +223,7 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
             if member.paused:
                 raise _Stop(Forbidden(quality.pause_message(campaign, member, user)))
     elif campaign.gold_rate > 0 and random.random() < campaign.gold_rate:
-        cc = conn.execute(_PICK["gold"], args).first()
+        cc = _pick_gold(conn, args)
     if cc is None and not quality.qualifying(campaign, member):
         # Ordinary clips only: once they run out the annotator is done, gold
         # alone would add no labels.
@@ -212,15 +241,6 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
     conn.execute(_BUMP, {"cc": cc.id, "priority": priority})
     lease = Lease(lease_id, cc.clip_id, now, expires)
     return Deal(lease, _ranking(session, campaign=campaign, lease=lease))
-
-
-def _pick_ordinary(conn, args: dict):
-    args = {**args, "window": WINDOW}
-    for kind in ("started", "fresh", "all_fresh"):
-        cc = conn.execute(_PICK[kind], args).first()
-        if cc is not None:
-            return cc
-    return None
 
 
 def _refill_due(campaign_id: int) -> bool:
