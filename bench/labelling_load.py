@@ -255,9 +255,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(env: dict, workers: int) -> tuple[subprocess.Popen, int]:
+def app_without_consensus():
+    """The app with the consensus hook switched off (--no-consensus): to see
+    what the labelling path itself costs."""
+    from app.labeling import votes
+    from app.main import create_app
+
+    votes.consensus_hook = lambda name: None
+    return create_app()
+
+
+def _serve(env: dict, workers: int, *, consensus: bool = True) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+    factory = "app.main:create_app" if consensus else "bench.labelling_load:app_without_consensus"
+    cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
     deadline = time.monotonic() + 60
@@ -304,7 +315,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 # -- one database ----------------------------------------------------------------------
 
-def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clips_rate: float) -> list[dict]:
+def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clips_rate: float, *,
+           consensus: bool = True) -> list[dict]:
     tmp = Path(tempfile.mkdtemp(prefix=f"fervlab-load-{db}-"))
     env = {"FERVLAB_ENV": "test", "FERVLAB_VAR_DIR": str(tmp), "FERVLAB_MEDIA_ROOT": str(tmp / "media"),
            "FERVLAB_BROKER_URL": "memory://"}
@@ -326,7 +338,7 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
     rows = []
     try:
         setup = _in_child("_setup", env, levels, clips)
-        proc, port = _serve(env, workers)
+        proc, port = _serve(env, workers, consensus=consensus)
         try:
             for level in levels:
                 campaign_id = setup["campaigns"][str(level)]
@@ -336,7 +348,7 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
                 cpu = _cpu_seconds(proc.pid) - cpu0
                 check = _in_child("_check", env, campaign_id)
                 row = {
-                    "db": db, "workers": workers, "annotators": level, "seconds": round(st["measured_s"], 1),
+                    "db": db, "consensus": consensus, "workers": workers, "annotators": level, "seconds": round(st["measured_s"], 1),
                     "labels": st["labels"], "labels_per_s": round(st["labels"] / st["measured_s"], 1),
                     "next_p50": _pct(st["next"], 50), "next_p95": _pct(st["next"], 95),
                     "next_p99": _pct(st["next"], 99), "submit_p50": _pct(st["submit"], 50),
@@ -373,16 +385,17 @@ def markdown(rows: list[dict], args) -> str:
     out = [f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({_cpu()}), Python "
            f"{platform.python_version()}; client and server on the same machine. Command: "
            f"`.venv/bin/python bench/labelling_load.py --seconds {args.seconds:g} --annotators {args.annotators}"
-           f"{' --db ' + args.db if args.db != 'both' else ''}`.",
+           f"{' --db ' + args.db if args.db != 'both' else ''}{' --no-consensus' if args.no_consensus else ''}`.",
            "",
-           "| database | uvicorn workers | annotators | labels/s | next p50 / p95 / p99 (ms) | submit p50 / p95 / p99 (ms)"
-           " | errors | double-assigned clips |",
-           "|---|---:|---:|---:|---|---|---:|---:|"]
+           "| database | consensus hook | uvicorn workers | annotators | labels/s | next p50 / p95 / p99 (ms) |"
+           " submit p50 / p95 / p99 (ms) | errors | double-assigned clips | server CPU per label (ms) |",
+           "|---|---|---:|---:|---:|---|---|---:|---:|---:|"]
     for r in rows:
-        out.append(f"| {r['db']} | {r['workers']} | {r['annotators']} | {r['labels_per_s']:.0f} | "
+        out.append(f"| {r['db']} | {'on' if r['consensus'] else 'off'} | {r['workers']} | {r['annotators']} | "
+                   f"{r['labels_per_s']:.0f} | "
                    f"{r['next_p50']:.1f} / {r['next_p95']:.1f} / {r['next_p99']:.1f} | "
                    f"{r['submit_p50']:.1f} / {r['submit_p95']:.1f} / {r['submit_p99']:.1f} | {r['errors']} | "
-                   f"{r['over_assigned_clips'] + r['same_annotator_twice']} |")
+                   f"{r['over_assigned_clips'] + r['same_annotator_twice']} | {r['server_cpu_ms_per_label']:.1f} |")
     return "\n".join(out)
 
 
@@ -393,12 +406,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30.0, help="measured seconds per level")
     ap.add_argument("--workers", type=int, default=None, help="uvicorn processes (default 1 SQLite, 2 PostgreSQL)")
     ap.add_argument("--max-rate", type=float, default=1500.0, help="labels/s the clip pool must be able to absorb")
+    ap.add_argument("--no-consensus", action="store_true", help="switch the consensus hook off (see its cost)")
     ap.add_argument("--markdown", action="store_true", help="print the table for BENCHMARKS.md")
     args = ap.parse_args()
     levels = [int(x) for x in args.annotators.split(",") if x.strip()]
     rows = []
     for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        rows += run_db(db, levels, args.seconds, args.workers, args.max_rate)
+        rows += run_db(db, levels, args.seconds, args.workers, args.max_rate, consensus=not args.no_consensus)
     if args.markdown:
         print(markdown(rows, args))
     else:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.benchmarks.models import Prediction
 from app.core.db import utcnow
@@ -262,8 +262,6 @@ def maybe_reclaim(session: Session) -> int:
 def reclaim_expired(session: Session, *, limit: int = RECLAIM_BATCH) -> int:
     """Return expired leases' clips to their pools. A cheap indexed probe
     (status, expires_at) first; the write only when something expired."""
-    from sqlmodel import select
-
     now = utcnow()
     if session.connection().execute(_EXPIRED, {"now": now}).first() is None:
         return 0
