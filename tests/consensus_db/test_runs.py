@@ -60,6 +60,17 @@ def test_a_run_is_versioned_with_frozen_labels(session, voted):
     assert cmp["common"] == 3 and cmp["labels_differ"] == 0
 
 
+def test_run_defaults_are_recorded(session, voted):
+    campaign, clips, _ = voted
+    run = runs.run_consensus(session, method="ds")
+    assert run.params["settings"] == runs.RUN_DEFAULTS["ds"]
+    # Three clips are little evidence under the calibrated default: more votes.
+    assert live(session, clips[0].id).status == LabelStatus.needs_votes
+    assert pool_row(session, campaign.id, clips[0].id).wanted == 4
+    other = runs.run_consensus(session, method="ds", settings={"smoothing": 0.01})
+    assert other.params["settings"] == {"smoothing": 0.01}
+
+
 def test_the_fast_path_uses_the_current_runs_skills(session, voted):
     runs.run_consensus(session, method="ds")
     model = service.current_model(session)
@@ -69,7 +80,9 @@ def test_the_fast_path_uses_the_current_runs_skills(session, voted):
 
 def test_run_refreshes_the_pool(session, voted):
     campaign, clips, _ = voted
-    runs.run_consensus(session, method="ds")
+    # The library's pseudo-count: on three clips the run default (0.5) is too
+    # shy to trust anything, which test_run_defaults_are_recorded shows.
+    runs.run_consensus(session, method="ds", settings={"smoothing": 0.01})
     cc = pool_row(session, campaign.id, clips[0].id)
     assert cc.closed  # unanimous: trusted
     states = {c.id: live(session, c.id).status for c in clips}
@@ -106,18 +119,18 @@ def test_a_run_needs_votes_of_two_annotators(session, client, make_campaign, cro
 
 def test_runs_api(client, session, voted, admin_h, reviewer_h):
     campaign, clips, people = voted
-    r = client.post("/api/v1/consensus/runs", headers=admin_h, json={"method": "ds", "inline": True})
+    r = client.post("/api/v1/consensus/runs", headers=admin_h, json={"method": "mv", "inline": True})
     assert r.status_code == 201, r.text
     body = r.json()
     assert {"id", "method", "items", "votes", "seconds", "is_current", "counts", "workers"} <= set(body)
     assert body["counts"]["trusted"] >= 1 and body["workers"] == 3
-    r = client.post("/api/v1/consensus/runs", headers=admin_h, json={"method": "mv", "inline": True})
+    r = client.post("/api/v1/consensus/runs", headers=admin_h, json={"method": "ds", "inline": True})
     assert r.status_code == 201
     second = r.json()["id"]
     listed = client.get("/api/v1/consensus/runs", headers=reviewer_h).json()
     assert [x["id"] for x in listed] == [second, body["id"]]
-    one = client.get(f"/api/v1/consensus/runs/{body['id']}?model=true", headers=reviewer_h).json()
-    assert one["model_state"]["method"] == "ds"
+    one = client.get(f"/api/v1/consensus/runs/{second}?model=true", headers=reviewer_h).json()
+    assert one["model_state"]["method"] == "ds" and one["params"]["settings"] == {"smoothing": 0.5}
     cmp = client.get(f"/api/v1/consensus/runs/compare?a={body['id']}&b={second}", headers=reviewer_h)
     assert cmp.status_code == 200 and cmp.json()["common"] == 3
     assert client.get("/api/v1/consensus/runs/999", headers=reviewer_h).status_code == 404
@@ -164,8 +177,6 @@ def test_runner_and_cli(session, voted):
     assert res.returncode == 1 and "unknown method" in res.stderr
 
 
-@pytest.mark.skipif(get_settings().is_sqlite, reason="app.jobs.service.wait polls inside one transaction, which on "
-                    "SQLite (BEGIN IMMEDIATE) holds the write lock the worker needs; reported to the lead")
 def test_cli_enqueue_wait_through_a_worker(session, voted, worker_process):
     res = fervlab("consensus", "--method", "mv", "--enqueue", "--wait", "--quiet", timeout=180)
     assert res.returncode == 0, res.stderr
