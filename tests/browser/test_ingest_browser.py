@@ -3,22 +3,16 @@ clips' H.264 previews play in Debian's Chromium."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from app.users.models import Role
 from tests.factories.users import PASSWORD, make_user
+from tests.browser.chromium import MARKS, launch, log_in
 from tests.labeling.live import live_server
 from workers.ingest.job import run_ingest
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+pytestmark = MARKS
 
 
 def test_upload_on_the_page_then_clips_play(app, session, shared_dir, tmp_path):
@@ -26,14 +20,10 @@ def test_upload_on_the_page_then_clips_play(app, session, shared_dir, tmp_path):
     video_file = shared_dir / "fixtures" / "videos" / "single_face.mp4"
     admin = make_user(session, Role.admin)
     with live_server(app) as base, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{base}/login?next=/admin/videos")
-            page.fill("input[name=email]", admin.email)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/admin/videos")
+            log_in(page, base, email=admin.email, password=PASSWORD, next="/admin/videos")
             page.select_option("select[name=scene_id]", label="Talkshow")
             page.set_input_files("input[name=files]", str(video_file))
             page.click("form[enctype] button[type=submit]")

@@ -13,15 +13,10 @@ from app.labeling import service
 from app.labeling.models import Annotation, Assignment, CampaignCreate
 from tests.factories.clips import add_prediction, make_clips
 from tests.factories.users import PASSWORD, make_user
+from tests.browser.chromium import MARKS, launch, log_in
 from tests.labeling.live import live_server
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium)"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
+pytestmark = MARKS
 
 
 def test_label_three_clips_with_the_keyboard_and_undo_one(app, session, tmp_path):
@@ -35,14 +30,10 @@ def test_label_three_clips_with_the_keyboard_and_undo_one(app, session, tmp_path
     annotator = make_user(session)
 
     with live_server(app) as base, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        browser = launch(pw)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 860})
-            page.goto(f"{base}/login?next=/annotate/{campaign.id}")
-            page.fill("input[name=email]", annotator.email)
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{base}/annotate/{campaign.id}")
+            log_in(page, base, email=annotator.email, password=PASSWORD, next=f"/annotate/{campaign.id}")
             # The clip plays at once, and the buttons follow the model's ranking.
             page.wait_for_function("() => { const v = document.getElementById('clip');"
                                    " return v.currentSrc && !v.paused && v.readyState >= 2; }", timeout=15000)
