@@ -143,3 +143,18 @@ def worker_process():
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def admin(session):
+    from app.users.models import Role
+    from tests.factories.users import make_user
+
+    return make_user(session, Role.admin)
+
+
+@pytest.fixture
+def admin_h(session, admin):
+    from tests.factories.users import bearer
+
+    return bearer(session, admin)

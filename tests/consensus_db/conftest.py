@@ -15,16 +15,6 @@ from tests.factories.users import bearer, make_user
 
 
 @pytest.fixture
-def admin(session):
-    return make_user(session, Role.admin)
-
-
-@pytest.fixture
-def admin_h(session, admin):
-    return bearer(session, admin)
-
-
-@pytest.fixture
 def reviewer_h(session):
     return bearer(session, make_user(session, Role.reviewer))
 

@@ -13,16 +13,6 @@ from tests.factories.users import bearer, browser_login, make_user
 
 
 @pytest.fixture
-def admin(session):
-    return make_user(session, Role.admin)
-
-
-@pytest.fixture
-def admin_h(session, admin):
-    return bearer(session, admin)
-
-
-@pytest.fixture
 def ann(session):
     return make_user(session, Role.annotator)
 
