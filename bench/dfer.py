@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from workers.dfer.checkpoint import load_model, save_checkpoint  # noqa: E402
 from workers.dfer.data import ClipConfig, Sample, to_model_input  # noqa: E402
 from workers.dfer.models import build_model  # noqa: E402
 from workers.dfer.prerank import PredictionOut, prerank  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is the script's folder)
 
 # Clips per model: enough for a few seconds each on 2 cores.
 DEFAULT_CLIPS = {"prior": 256, "resnet18": 48, "r3d_18": 24, "r2plus1d_18": 16}
@@ -94,16 +94,6 @@ def input_shape(checkpoint: str | Path) -> str:
     return f"{c.frames}×{c.size}² {'grey' if c.channels == 1 else 'RGB'}"
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="prior,resnet18,r3d_18")
@@ -135,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
                 e2e = max(e2e, time_prerank(ckpt, samples[:n], args.batch_size))
             rows.append(Row(name, input_shape(ckpt), n, bare, e2e))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32, batch {args.batch_size}, "
-          f"{_cpu_name()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+          f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     print("| model | input | clips | bare model (clips/s) | end to end (clips/s) | e2e / bare | 1,000 clips |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:

@@ -48,7 +48,7 @@ def main() -> None:
     with session_scope() as s:
         again = import_ferv39k(s, tmp / "ferv39k")
     t_again = time.perf_counter() - t2
-    print(f"| clips in index | imported | train | test | import s | clips/s | rerun (all skipped) s | tree generation s |")
+    print("| clips in index | imported | train | test | import s | clips/s | rerun (all skipped) s | tree generation s |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {len(written):,} | {out['clips']:,} | {out['train']:,} | {out['test']:,} | {t_import:.1f} | "
           f"{out['clips'] / t_import:,.0f} | {t_again:.1f} (skipped {again['skipped']:,}) | {t_tree:.1f} |")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from workers.ingest import IngestConfig, create_detector, ingest_video  # noqa: E402
 from workers.ingest.preview import preview_format  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is the script's folder)
 
 VIDEOS = ROOT.parent / "shared" / "fixtures" / "videos"
 NAMES = ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "carphone.mp4"]
@@ -39,16 +39,6 @@ def bare_decode(path: Path) -> tuple[float, int]:
         for _ in c.decode(s):
             n += 1
     return time.perf_counter() - t, n
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run(repeat: int) -> list[dict]:

@@ -35,6 +35,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from machine import cpu_model  # noqa: E402  (bench/ is the script's folder)
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("FERVLAB_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -371,18 +372,8 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
     return rows
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def markdown(rows: list[dict], args) -> str:
-    out = [f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({_cpu()}), Python "
+    out = [f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({cpu_model()}), Python "
            f"{platform.python_version()}; client and server on the same machine. Command: "
            f"`.venv/bin/python bench/labelling_load.py --seconds {args.seconds:g} --annotators {args.annotators}"
            f"{' --db ' + args.db if args.db != 'both' else ''}{' --no-consensus' if args.no_consensus else ''}`.",

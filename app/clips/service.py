@@ -52,11 +52,8 @@ def upsert_clip(session: Session, *, key: str, scene_id: int, video_id: int | No
 
 
 def after_new_clips(session: Session, clip_ids: list[int]) -> None:
-    """Let other domains react to new clips (campaign pools), if they can."""
-    from importlib import import_module
+    """New clips join the pools of the campaigns over their scenes."""
+    from app.labeling.pool import add_clips_to_campaigns
 
-    if not clip_ids:
-        return
-    hook = getattr(import_module("app.labeling.service"), "add_clips_to_campaigns", None)
-    if hook is not None:
-        hook(session, clip_ids)
+    if clip_ids:
+        add_clips_to_campaigns(session, clip_ids)

@@ -10,7 +10,6 @@ import pytest
 from sqlmodel import select
 
 from app.consensus import runs, service
-from app.core.config import get_settings
 from app.consensus.models import ConsensusLabel, ConsensusRun, LabelStatus
 from app.core.errors import Invalid
 from app.jobs.models import Job

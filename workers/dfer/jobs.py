@@ -150,16 +150,7 @@ def run_prerank(params: dict, progress) -> dict:
 
 
 def _flag_disagreements(session, rows: list[Prediction]) -> None:
-    """Hand new predictions to the consensus engine, if it takes them."""
-    from importlib import import_module
+    """The consensus engine re-checks model disagreement on these clips."""
+    from app.consensus.service import on_predictions
 
-    hook = getattr(import_module("app.consensus.service"), "on_predictions", None) \
-        if _has_module("app.consensus.service") else None
-    if hook is not None:
-        hook(session, rows)
-
-
-def _has_module(name: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(name) is not None
+    on_predictions(session, rows)
