@@ -32,7 +32,7 @@ from workers.dfer.checkpoint import load_model, save_checkpoint  # noqa: E402
 from workers.dfer.data import ClipConfig, Sample, to_model_input  # noqa: E402
 from workers.dfer.models import build_model  # noqa: E402
 from workers.dfer.prerank import PredictionOut, prerank  # noqa: E402
-from machine import cpu_model  # noqa: E402  (bench/ is the script's folder)
+from bench.machine import cpu_model  # noqa: E402
 
 # Clips per model: enough for a few seconds each on 2 cores.
 DEFAULT_CLIPS = {"prior": 256, "resnet18": 48, "r3d_18": 24, "r2plus1d_18": 16}

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from workers.ingest import IngestConfig, create_detector, ingest_video  # noqa: E402
 from workers.ingest.preview import preview_format  # noqa: E402
-from machine import cpu_model  # noqa: E402  (bench/ is the script's folder)
+from bench.machine import cpu_model  # noqa: E402
 
 VIDEOS = ROOT.parent / "shared" / "fixtures" / "videos"
 NAMES = ["WolfgangLanger_Pexels.mp4", "single_face.mp4", "no_face.mp4", "carphone.mp4"]

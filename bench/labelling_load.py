@@ -35,9 +35,11 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from machine import cpu_model  # noqa: E402  (bench/ is the script's folder)
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.machine import cpu_model  # noqa: E402
 PG_URL = os.environ.get("FERVLAB_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 EXPRESSIONS = ["Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise"]
 OVERLAP = 3

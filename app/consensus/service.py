@@ -11,6 +11,7 @@ runs.py; an expert Review always wins over both.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -75,11 +76,15 @@ class Tally:
         return len(self.votes) + self.passes + self.not_face
 
 
+_AN = Annotation.__table__
+_TALLY = (sa.select(_AN.c.user_id, _AN.c.expression, _AN.c.flags).where(_AN.c.clip_id == sa.bindparam("clip"))
+          .order_by(_AN.c.id))
+
+
 def tally_clip(session: Session, clip_id: int) -> Tally:
     t = Tally()
-    rows = session.exec(select(Annotation.user_id, Annotation.expression, Annotation.flags)
-                        .where(Annotation.clip_id == clip_id).order_by(Annotation.id)).all()
-    for user_id, expression, flags in rows:
+    session.flush()  # a plain statement does not autoflush: see pending votes and deletions
+    for user_id, expression, flags in session.connection().execute(_TALLY, {"clip": clip_id}):
         t.add(user_id, expression, flags)
     return t
 
@@ -116,8 +121,8 @@ def canonical(session: Session, probs: Mapping[str, float] | None) -> dict[str, 
     return out or None
 
 
-def default_model(names: list[str], skill: float) -> ConsensusModel:
-    """Symmetric one-coin annotators of accuracy `skill`, uniform classes."""
+@lru_cache(maxsize=512)
+def _default_model(names: tuple[str, ...], skill: float) -> ConsensusModel:
     k = len(names)
     skill = float(np.clip(skill, 1.0 / k + 0.01, 0.99))
     return ConsensusModel(method="default", label_names=tuple(names), worker_names=(), priors=np.full(k, 1.0 / k),
@@ -125,17 +130,33 @@ def default_model(names: list[str], skill: float) -> ConsensusModel:
                           skills=np.zeros(0))
 
 
+def default_model(names: list[str], skill: float) -> ConsensusModel:
+    """Symmetric one-coin annotators of accuracy `skill`, uniform classes
+    (built once per names and skill: models are read-only)."""
+    return _default_model(tuple(names), float(skill))
+
+
+def _gold_record(campaign_id):
+    m = CampaignMember.__table__.c
+    return sa.select(sa.func.coalesce(sa.func.sum(m.gold_answered), 0), sa.func.coalesce(sa.func.sum(m.gold_correct), 0)
+                     ).where(m.campaign_id == campaign_id)
+
+
+_GOLD_RECORD = _gold_record(sa.bindparam("campaign"))
+
+
+def skill_of(answered: int, correct: int) -> float:
+    """The crowd's accuracy on gold, or DEFAULT_SKILL on too little gold."""
+    if int(answered) < MIN_GOLD_FOR_SKILL:
+        return DEFAULT_SKILL
+    return int(correct) / int(answered)
+
+
 def crowd_skill(session: Session, campaign_id: int | None) -> float:
     """The crowd's accuracy on gold in this campaign, or DEFAULT_SKILL."""
     if campaign_id is None:
         return DEFAULT_SKILL
-    answered, correct = session.exec(select(
-        func.coalesce(func.sum(CampaignMember.gold_answered), 0),
-        func.coalesce(func.sum(CampaignMember.gold_correct), 0),
-    ).where(CampaignMember.campaign_id == campaign_id)).one()
-    if int(answered) < MIN_GOLD_FOR_SKILL:
-        return DEFAULT_SKILL
-    return int(correct) / int(answered)
+    return skill_of(*session.connection().execute(_GOLD_RECORD, {"campaign": campaign_id}).one())
 
 
 def current_run_key(session: Session) -> tuple[int, object] | None:
@@ -149,10 +170,12 @@ _NO_KEY = object()
 _UNUSABLE: Any = object()
 
 
-def current_model(session: Session, *, campaign_id: int | None = None, run_key=_NO_KEY) -> ConsensusModel:
+def current_model(session: Session, *, campaign_id: int | None = None, run_key=_NO_KEY,
+                  skill: float | None = None) -> ConsensusModel:
     """The fitted annotator model of the current run (parsed once per process
     and run), or the one-coin default when there is none or it is unusable.
-    `run_key`: (id, created_at) of the current run when the caller knows it."""
+    `run_key`: (id, created_at) of the current run, and `skill`: the crowd's
+    accuracy on gold, when the caller knows them."""
     names = expression_names(session)
     key = current_run_key(session) if run_key is _NO_KEY else run_key
     if key is not None:
@@ -171,7 +194,7 @@ def current_model(session: Session, *, campaign_id: int | None = None, run_key=_
                 _models[cache_key] = model
         if model is not _UNUSABLE and list(model.label_names) == names:
             return model
-    return default_model(names, crowd_skill(session, campaign_id))
+    return default_model(names, crowd_skill(session, campaign_id) if skill is None else skill)
 
 
 def policy_settings(campaign: CampaignSettings | None) -> PolicySettings:
@@ -249,38 +272,50 @@ def live_label(session: Session, clip_id: int, *, for_update: bool = False) -> C
     return rows[0] if rows else None
 
 
-def write_live(session: Session, clip_id: int, verdict: Verdict, row: ConsensusLabel | None = None) -> ConsensusLabel:
-    if row is None:
-        row = ConsensusLabel(run_id=None, clip_id=clip_id)
-    row.label, row.confidence, row.posterior = verdict.label, verdict.confidence, verdict.posterior
-    row.status, row.votes, row.flags, row.updated_at = verdict.status, verdict.votes, list(verdict.flags), utcnow()
-    session.add(row)
-    return row
+_L = ConsensusLabel.__table__
+_LIVE_ROWS = (sa.select(_L.c.id, _L.c.flags).where(_L.c.run_id.is_(None), _L.c.clip_id == sa.bindparam("clip"))
+              .order_by(_L.c.id).with_for_update())
+_LIVE_VALUES = dict(label=sa.bindparam("label"), confidence=sa.bindparam("confidence"),
+                    posterior=sa.bindparam("posterior", type_=sa.JSON), status=sa.bindparam("status"),
+                    votes=sa.bindparam("votes"), flags=sa.bindparam("flags", type_=sa.JSON),
+                    updated_at=sa.bindparam("updated_at", type_=_L.c.updated_at.type))
+_UPDATE_LIVE = sa.update(_L).where(_L.c.id == sa.bindparam("row_id")).values(**_LIVE_VALUES)
+_INSERT_LIVE = sa.insert(_L).values(run_id=None, clip_id=sa.bindparam("clip"), **_LIVE_VALUES)
+_DELETE_LIVE = sa.delete(_L).where(_L.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
-def steer_pool(session: Session, *, campaign: Campaign, clip_id: int, verdict: Verdict) -> None:
+def write_live(session: Session, clip_id: int, verdict: Verdict, row_id: int | None = None) -> Verdict:
+    """Store the verdict as the clip's live label (row `row_id`, or a new one)."""
+    values = {"label": verdict.label, "confidence": verdict.confidence, "posterior": verdict.posterior,
+              "status": LabelStatus(verdict.status).value, "votes": verdict.votes, "flags": list(verdict.flags),
+              "updated_at": utcnow()}
+    conn = session.connection()
+    if row_id is None:
+        conn.execute(_INSERT_LIVE, {"clip": clip_id, **values})
+    else:
+        conn.execute(_UPDATE_LIVE, {"row_id": row_id, **values})
+    return verdict
+
+
+def steer_pool(session: Session, *, campaign, clip_id: int, verdict: Verdict) -> None:
     """Adaptive overlap: one more vote at a time, asked only once every vote
     planned so far is in (a lease in flight will bring its own vote, and this
     runs again then); settled clips close. A clip that may not get more votes
-    (max_overlap reached) goes to an expert."""
-    # populate_existing: the labelling side may have changed the counters
-    # with a plain UPDATE in this transaction (pending ORM changes flush first).
-    cc = session.exec(select(CampaignClip).where(CampaignClip.campaign_id == campaign.id,
-                                                 CampaignClip.clip_id == clip_id)
-                      .execution_options(populate_existing=True)).first()
+    (max_overlap reached) goes to an expert. `campaign`: its id, overlap and
+    max_overlap."""
+    cc = pool.pool_row(session, campaign_id=campaign.id, clip_id=clip_id)
     if cc is None or cc.is_gold:
         return
     if verdict.status == LabelStatus.needs_votes:
         if cc.done >= cc.wanted:
-            if not pool.request_more_votes(session, campaign_id=campaign.id, clip_id=clip_id, votes=1):
+            if not pool.request_more_votes(session, campaign_id=campaign.id, clip_id=clip_id, votes=1,
+                                           campaign=campaign, row=cc):
                 verdict.status = LabelStatus.review
                 pool.close_clip(session, campaign_id=campaign.id, clip_id=clip_id)
         elif cc.closed:
             # Settled before, unsettled by a retracted vote: deal the planned
             # votes that are missing again (no extra one).
-            cc.closed = False
-            cc.priority = pool.pool_priority(cc, overlap=campaign.overlap)
-            session.add(cc)
+            pool.reopen(session, row=cc, overlap=campaign.overlap)
     elif not cc.closed:
         pool.close_clip(session, campaign_id=campaign.id, clip_id=clip_id)
 
@@ -292,56 +327,65 @@ class ReviewWord(NamedTuple):
 
 def _context_stmt():
     """Everything about a clip besides its votes, in one round trip: gold
-    answer, newest prediction, newest review, and the current run."""
+    answer, newest prediction, newest review, the current run, and the
+    campaign's gold record (for the crowd's skill)."""
     clip = sa.bindparam("clip")
     newest_review = (select(Review.decision, Review.expression).where(Review.clip_id == clip)
                      .order_by(Review.created_at.desc(), Review.id.desc()).limit(1).subquery())
     current = (select(ConsensusRun.id, ConsensusRun.created_at)
                .where(ConsensusRun.is_current, ConsensusRun.status == "done")
                .order_by(ConsensusRun.id.desc()).limit(1).subquery())
+    record = _gold_record(sa.bindparam("campaign")).subquery()
     return select(
         select(GoldAnswer.expression).where(GoldAnswer.clip_id == clip).scalar_subquery(),
         select(Prediction.probs).where(Prediction.clip_id == clip)
         .order_by(Prediction.created_at.desc(), Prediction.id.desc()).limit(1).scalar_subquery(),
         select(newest_review.c.decision).scalar_subquery(), select(newest_review.c.expression).scalar_subquery(),
         select(current.c.id).scalar_subquery(), select(current.c.created_at).scalar_subquery(),
+        select(record.c[0]).scalar_subquery(), select(record.c[1]).scalar_subquery(),
     )
 
 
 _CONTEXT = _context_stmt()
 
 
-def refresh_clip(session: Session, *, clip_id: int, campaign: Campaign | None) -> ConsensusLabel:
+def refresh_clip(session: Session, *, clip_id: int, campaign) -> Verdict:
     """Recompute one clip's live label from its votes and steer its pool row
-    in `campaign`. Does not commit."""
+    in `campaign` (the Campaign, or any row with its columns). Does not
+    commit. Plain statements throughout: this runs on every vote."""
+    conn = session.connection()
+    rows = conn.execute(_LIVE_ROWS, {"clip": clip_id}).all()  # locked first: one writer per clip
+    if len(rows) > 1:  # two first votes at once in two campaigns: keep one
+        conn.execute(_DELETE_LIVE, {"ids": [r.id for r in rows[1:]]})
+    row = rows[0] if rows else None
     tally = tally_clip(session, clip_id)
-    row = live_label(session, clip_id, for_update=True)
-    gold, probs, r_decision, r_expression, run_id, run_at = session.execute(_CONTEXT, {"clip": clip_id}).one()
+    gold, probs, r_decision, r_expression, run_id, run_at, answered, correct = conn.execute(
+        _CONTEXT, {"clip": clip_id, "campaign": campaign.id if campaign is not None else -1}).one()
     review = ReviewWord(r_decision, r_expression) if r_decision is not None else None
     posterior = {} if gold is not None else posterior_of(
-        current_model(session, campaign_id=campaign.id if campaign else None,
-                      run_key=(run_id, run_at) if run_id is not None else None), tally)
+        current_model(session, run_key=(run_id, run_at) if run_id is not None else None,
+                      skill=skill_of(answered, correct) if campaign is not None else DEFAULT_SKILL), tally)
     verdict = judge(tally=tally, posterior=posterior, settings=policy_settings(campaign), gold=gold,
                     prediction=canonical(session, probs), review=review,
-                    sticky=row.flags if row is not None else ())
+                    sticky=(row.flags or ()) if row is not None else ())
     if gold is None and campaign is not None:
         steer_pool(session, campaign=campaign, clip_id=clip_id, verdict=verdict)
-    return write_live(session, clip_id, verdict, row)
+    return write_live(session, clip_id, verdict, row.id if row is not None else None)
 
 
 # -- hooks the labelling side and the DFER workers call ---------------------------------
 
-def on_annotation(session: Session, *, annotation: Annotation, campaign: Campaign) -> ConsensusLabel:
+def on_annotation(session: Session, *, annotation: Annotation, campaign: Campaign) -> Verdict:
     """A vote was stored (flushed, same transaction): update its clip now."""
     return refresh_clip(session, clip_id=annotation.clip_id, campaign=campaign)
 
 
-def on_retract(session: Session, *, clip_id: int, campaign: Campaign) -> ConsensusLabel:
+def on_retract(session: Session, *, clip_id: int, campaign: Campaign) -> Verdict:
     """A vote of this clip was retracted (deleted or marked excluded)."""
     return refresh_clip(session, clip_id=clip_id, campaign=campaign)
 
 
-def on_annotation_undone(session: Session, *, annotation: Annotation, campaign: Campaign) -> ConsensusLabel:
+def on_annotation_undone(session: Session, *, annotation: Annotation, campaign: Campaign) -> Verdict:
     """The labelling side's undo hook (called after the row is deleted)."""
     return on_retract(session, clip_id=annotation.clip_id, campaign=campaign)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
+from app.core import auth_cache
 from app.core.db import get_session, utcnow
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import SESSION_COOKIE, hash_token, read_session_cookie
@@ -18,26 +20,45 @@ class LoginRequired(Exception):
     """Raised by page dependencies; main.py turns it into a redirect to /login."""
 
 
-def _user_from_request(request: Request, session: Session) -> User | None:
+def _credential(request: Request) -> tuple[str, object] | None:
+    """('token', sha256 of the bearer token) or ('uid', id from the signed
+    session cookie), or None when the request carries neither."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        token = auth[7:].strip()
+        return ("token", hash_token(auth[7:].strip()))
+    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
+    request.state.session_data = data
+    return None if data is None else ("uid", data["uid"])
+
+
+def _load_user(session: Session, key: tuple[str, object]) -> User | None:
+    gen = auth_cache.generation()
+    if key[0] == "token":
         row = session.exec(
-            select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+            select(ApiToken).where(ApiToken.token_hash == key[1], ApiToken.revoked_at.is_(None))
         ).first()
         if row is None:
             raise Unauthorized("Invalid or revoked API token.")
         user = session.get(User, row.user_id)
-        return user
-    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
-    request.state.session_data = data
-    if data is None:
+    else:
+        user = session.get(User, key[1])
+    if user is not None:
+        auth_cache.put(key, user, gen)
+    return user
+
+
+async def _user_from_request(request: Request, session: Session) -> User | None:
+    key = _credential(request)
+    if key is None:
         return None
-    return session.get(User, data["uid"])
+    cached = auth_cache.get(key)
+    if cached is not None:
+        return auth_cache.attach(session, cached)
+    return await run_in_threadpool(_load_user, session, key)
 
 
-def get_current_user(request: Request, session: SessionDep) -> User:
-    user = _user_from_request(request, session)
+async def get_current_user(request: Request, session: SessionDep) -> User:
+    user = await _user_from_request(request, session)
     if user is None:
         raise Unauthorized("Not authenticated: send 'Authorization: Bearer <token>' or log in.")
     if not user.active:
@@ -46,9 +67,9 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     return user
 
 
-def get_page_user(request: Request, session: SessionDep) -> User:
+async def get_page_user(request: Request, session: SessionDep) -> User:
     try:
-        user = _user_from_request(request, session)
+        user = await _user_from_request(request, session)
     except Unauthorized:
         user = None
     if user is None or not user.active:
@@ -82,7 +103,7 @@ PageUser = Annotated[User, Depends(get_page_user)]
 
 
 def require_role(role: Role, *, page: bool = False):
-    def dep(user: User = Depends(get_page_user if page else get_current_user)) -> User:
+    async def dep(user: User = Depends(get_page_user if page else get_current_user)) -> User:
         if ROLE_RANK[Role(user.role)] < ROLE_RANK[role]:
             raise Forbidden(f"This needs the {role.value} role.")
         return user

@@ -115,34 +115,56 @@ def retarget(session: Session, *, campaign: Campaign, old_overlap: int) -> None:
     normalise(session, campaign=campaign)
 
 
-def _row(session: Session, campaign_id: int, clip_id: int) -> CampaignClip | None:
-    return session.exec(select(CampaignClip).where(CampaignClip.campaign_id == campaign_id,
-                                                   CampaignClip.clip_id == clip_id).with_for_update()).first()
+_CC = CampaignClip.__table__
+_C = Campaign.__table__
+_bp = sa.bindparam
+# Plain statements, built once: the consensus engine calls these on every vote.
+_ROW = (sa.select(_CC.c.id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed)
+        .where(_CC.c.campaign_id == _bp("campaign"), _CC.c.clip_id == _bp("clip")).with_for_update())
+_OVERLAPS = sa.select(_C.c.overlap, _C.c.max_overlap).where(_C.c.id == _bp("campaign"))
+_MORE = (sa.update(_CC).where(_CC.c.id == _bp("cc"))
+         .values(wanted=_bp("new_wanted"), closed=False, priority=_bp("new_priority")))
+_REOPEN = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(closed=False, priority=_bp("new_priority"))
+_CLOSE = (sa.update(_CC).where(_CC.c.campaign_id == _bp("campaign"), _CC.c.clip_id == _bp("clip"))
+          .values(closed=True, priority=FULL))
 
 
-def request_more_votes(session: Session, *, campaign_id: int, clip_id: int, votes: int = 1) -> bool:
+def pool_row(session: Session, *, campaign_id: int, clip_id: int):
+    """The clip's pool row in this campaign (locked), as a plain row, or None."""
+    return session.connection().execute(_ROW, {"campaign": campaign_id, "clip": clip_id}).first()
+
+
+def request_more_votes(session: Session, *, campaign_id: int, clip_id: int, votes: int = 1, campaign=None,
+                       row=None) -> bool:
     """For the consensus engine: deal this clip to `votes` more annotators,
     up to the campaign's max_overlap, ahead of everything else. Returns False
-    when the clip already wants max_overlap (then it needs an expert)."""
-    campaign = session.get(Campaign, campaign_id)
-    cc = _row(session, campaign_id, clip_id)
+    when the clip already wants max_overlap (then it needs an expert).
+    `campaign` (its overlap and max_overlap) and `row` (pool_row) save a read
+    each when the caller has them."""
+    conn = session.connection()
+    if campaign is None:
+        campaign = conn.execute(_OVERLAPS, {"campaign": campaign_id}).first()
+    cc = row if row is not None else pool_row(session, campaign_id=campaign_id, clip_id=clip_id)
     if campaign is None or cc is None:
         return False
     wanted = min(campaign.max_overlap, max(cc.wanted, cc.done) + votes)
     if wanted <= cc.wanted:
         return False
-    cc.wanted = wanted
-    cc.closed = False
-    cc.priority = pool_priority(cc, overlap=campaign.overlap)
-    session.add(cc)
+    priority = priority_of(is_gold=cc.is_gold, wanted=wanted, active=cc.active, done=cc.done, closed=False,
+                           overlap=campaign.overlap)
+    conn.execute(_MORE, {"cc": cc.id, "new_wanted": wanted, "new_priority": priority})
     return True
+
+
+def reopen(session: Session, *, row, overlap: int) -> None:
+    """A closed clip unsettled again (a vote retracted): deal its missing
+    planned votes again."""
+    priority = priority_of(is_gold=row.is_gold, wanted=row.wanted, active=row.active, done=row.done, closed=False,
+                           overlap=overlap)
+    session.connection().execute(_REOPEN, {"cc": row.id, "new_priority": priority})
 
 
 def close_clip(session: Session, *, campaign_id: int, clip_id: int) -> None:
     """For the consensus engine: this clip is settled (trusted, rejected or
     reviewed); deal it no more. Leases in flight still count their vote."""
-    cc = _row(session, campaign_id, clip_id)
-    if cc is not None:
-        cc.closed = True
-        cc.priority = FULL
-        session.add(cc)
+    session.connection().execute(_CLOSE, {"campaign": campaign_id, "clip": clip_id})

@@ -163,8 +163,7 @@ def _record(session: Session, *, campaign, member: quality.Standing, lease, now,
     ann = Annotation(id=conn.execute(_INSERT_VOTE, values).scalar_one(), **values)
     hook = consensus_hook("on_annotation")
     if hook is not None:
-        # The hook gets the session's own Campaign row, not our plain copy.
-        hook(session, annotation=ann, campaign=dealer.get_campaign(session, campaign.id))
+        hook(session, annotation=ann, campaign=campaign)
     return ann
 
 
