@@ -77,8 +77,12 @@ def _wipe() -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_db():
+    from app.core import auth_cache
+
     yield
     _wipe()
+    # Ids start again after the wipe: a remembered user id would name another person.
+    auth_cache.clear()
     _reseed()
 
 
