@@ -101,18 +101,20 @@ def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Ann
     """Record a vote. Returns (annotation, created, the annotator's standing
     in the campaign); a retry of the same assignment returns the first
     record with created False."""
-    lease = session.connection().execute(_LEASE, {"id": data.assignment_id}).first()
-    # Someone else's lease reads as missing: ids of others' work are not ours to probe.
-    if lease is None or lease.user_id != user.id:
-        raise NotFound(f"Assignment {data.assignment_id} does not exist or is not yours.")
-    if lease.annotation_id is not None:
-        return _retry(session, lease)
-    expression, descriptor, flags = _clean(session, data)
-    now = utcnow()
-    if lease.status != AssignmentStatus.active or lease.expires_at <= now:
-        raise _expired(lease.expires_at)
     ann = None
+    # One transaction from the first read (on SQLite: one BEGIN IMMEDIATE);
+    # a refusal writes nothing.
     with write_transaction(session):
+        lease = session.connection().execute(_LEASE, {"id": data.assignment_id}).first()
+        # Someone else's lease reads as missing: ids of others' work are not ours to probe.
+        if lease is None or lease.user_id != user.id:
+            raise NotFound(f"Assignment {data.assignment_id} does not exist or is not yours.")
+        if lease.annotation_id is not None:
+            return _retry(session, lease)
+        expression, descriptor, flags = _clean(session, data)
+        now = utcnow()
+        if lease.status != AssignmentStatus.active or lease.expires_at <= now:
+            raise _expired(lease.expires_at)
         member, campaign = quality.standing_and_campaign(session, campaign_id=lease.campaign_id, user_id=user.id)
         if session.connection().execute(_CLOSE_LEASE, {"lease": lease.id, "now": now}).rowcount == 1:
             ann = _record(session, campaign=campaign, member=member, lease=lease, now=now, expression=expression,
