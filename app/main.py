@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.config import get_settings
 from app.core.deps import LoginRequired
-from app.core.errors import DomainError
+from app.core.errors import DomainError, validation_text
 
 log = logging.getLogger("fervlab")
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +25,7 @@ ROUTER_MODULES = [
     "app.health",
     "app.users.routes",
     "app.users.views",
+    "app.users.admin_views",
     "app.taxonomy.routes",
     "app.labeling.views",
     "app.labeling.routes",
@@ -42,12 +43,7 @@ ROUTER_MODULES = [
 
 
 def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-        msg = err.get("msg", "invalid").removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "Invalid request: " + "; ".join(parts)
+    return "Invalid request: " + validation_text(exc.errors())
 
 
 def create_app() -> FastAPI:

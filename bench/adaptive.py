@@ -43,6 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
+
 # FERV39k class counts (the paper's Table): the prior of the truth and the
 # distribution of wrong answers.
 FERV39K_COUNTS = {"Angry": 4226, "Disgust": 1503, "Fear": 1467, "Happy": 9131, "Neutral": 13407,
@@ -306,15 +308,7 @@ def run_arm(cfg: dict) -> dict:
 # -- report -------------------------------------------------------------------------------------
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu_model()}, Python {platform.python_version()}"
 
 
 def table(arms: list[dict], fixed: list[dict], fixed_qc: list[dict], ceilings: list[dict], qc_note: str,

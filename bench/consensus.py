@@ -337,15 +337,10 @@ def aggregate_file_timing(votes_csv: Path, truth_csv: Path) -> dict:
 # report
 # ----------------------------------------------------------------------------
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"`{platform.machine()}`, {os.cpu_count()} CPUs (`nproc`), {model}, Python {platform.python_version()}"
+    sys.path.insert(0, str(ROOT))
+    from bench.machine import cpu_model
+
+    return f"`{platform.machine()}`, {os.cpu_count()} CPUs (`nproc`), {cpu_model()}, Python {platform.python_version()}"
 
 
 def fmt(x, spec=".2f", none="—"):

@@ -37,3 +37,26 @@ class TooLarge(DomainError):
 
 class Unavailable(DomainError):
     status_code = 503
+
+
+def validation_text(errors) -> str:
+    """Pydantic's errors as one sentence: `field: message; ...` (where a
+    request part such as `body` leads the location, it is dropped)."""
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def form_message(exc: Exception) -> str:
+    """What a page shows for a refused form: a domain error's own words, or
+    the fields that failed validation."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, DomainError):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        return validation_text(exc.errors())
+    return str(exc)

@@ -1,5 +1,6 @@
-"""Admin pages for the crowd: people (annotator accounts) and campaigns
-(create, tune, watch progress). Forms post here; htmx swaps fragments."""
+"""Admin pages for campaigns: create, tune, watch progress, reinstate
+annotators, mark gold. Forms post here; htmx swaps fragments. (Accounts:
+app/users/admin_views.py.)"""
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
@@ -8,74 +9,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from app.core.deps import AdminPage, CsrfChecked, SessionDep
-from app.core.errors import DomainError
+from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
 from app.labeling import service
 from app.labeling.models import CampaignCreate, CampaignUpdate
 from app.labeling.taxonomy_cache import expressions
 from app.taxonomy import service as taxonomy
-from app.users import service as users
-from app.users.models import Role, UserCreate, UserUpdate
 
 router = APIRouter(include_in_schema=False)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, DomainError):
-        return exc.detail
-    if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()))
-            parts.append(f"{loc}: {err.get('msg', 'invalid').removeprefix('Value error, ')}")
-        return "; ".join(parts)
-    return str(exc)
-
-
-# -- people ----------------------------------------------------------------------
-
-def _users_page(request: Request, session, *, error: str | None = None, form: dict | None = None,
-                status_code: int = 200):
-    return render(request, "admin/users.html", {
-        "people": users.list_users(session), "roles": [r.value for r in Role], "error": error, "form": form or {},
-    }, status_code=status_code)
-
-
-@router.get("/admin/users")
-def users_page(request: Request, session: SessionDep, _: AdminPage):
-    return _users_page(request, session)
-
-
-@router.post("/admin/users", dependencies=[CsrfChecked])
-def create_user(request: Request, session: SessionDep, _: AdminPage, email: str = Form(""),
-                password: str = Form(""), role: str = Form("annotator")):
-    try:
-        users.create_user(session, data=UserCreate(email=email, password=password, role=role))
-    except (ValidationError, DomainError) as exc:
-        session.rollback()
-        return _users_page(request, session, error=_message(exc), form={"email": email, "role": role},
-                           status_code=422)
-    return RedirectResponse("/admin/users", status_code=303)
-
-
-@router.post("/admin/users/{user_id}", dependencies=[CsrfChecked])
-def update_user(user_id: int, request: Request, session: SessionDep, admin: AdminPage,
-                role: str | None = Form(None), active: str | None = Form(None), paused: str | None = Form(None)):
-    """One row's buttons: change role, deactivate/reactivate, lift a pause."""
-    error = None
-    try:
-        data = UserUpdate(role=role or None, active=None if active is None else active == "1",
-                          paused=None if paused is None else paused == "1")
-        if user_id == admin.id and (data.active is False or (data.role and data.role != Role.admin)):
-            raise DomainError("You cannot deactivate or demote yourself.")
-        person = users.update_user(session, user_id=user_id, data=data)
-    except (ValidationError, DomainError) as exc:
-        session.rollback()
-        person, error = users.get_user(session, user_id), _message(exc)
-    if is_htmx(request):
-        return render(request, "admin/_user_row.html", {"p": person, "roles": [r.value for r in Role],
-                                                        "row_error": error})
-    return RedirectResponse("/admin/users", status_code=303)
 
 
 # -- campaigns -------------------------------------------------------------------
@@ -110,7 +51,7 @@ def _create_campaign(request: Request, session, fields: dict, form: dict):
         campaign = service.create_campaign(session, data=CampaignCreate(**fields))
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        return _campaigns_page(request, session, error=_message(exc), form=form, status_code=422)
+        return _campaigns_page(request, session, error=form_message(exc), form=form, status_code=422)
     return RedirectResponse(f"/admin/campaigns/{campaign.id}", status_code=303)
 
 
@@ -147,7 +88,7 @@ def _update_campaign(campaign_id: int, request: Request, session, fields: dict):
         service.update_campaign(session, campaign_id=campaign_id, data=CampaignUpdate(**fields))
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id, error=_message(exc)),
+        return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id, error=form_message(exc)),
                       status_code=422)
     return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
 

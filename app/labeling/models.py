@@ -146,18 +146,6 @@ class AnnotationCreate(SQLModel):
     duration_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
 
 
-class AnnotationPublic(SQLModel):
-    id: int
-    assignment_id: int
-    clip_id: int
-    expression: str | None
-    descriptor: str | None
-    flags: list[str]
-    assisted: bool
-    duration_ms: int | None
-    created_at: datetime
-
-
 class CampaignMember(SQLModel, table=True):
     """An annotator's standing in a campaign: qualification and gold record."""
 

@@ -133,6 +133,11 @@ def unmark_gold(session: Session, *, clip_id: int) -> None:
 # -- progress and statistics ----------------------------------------------------
 
 def progress(session: Session, *, campaign_id: int) -> Progress:
+    from app.labeling.dealer import reclaim_expired
+
+    # Leases that lapsed while nobody asked for a clip still count as held
+    # until a sweep: sweep now, or an idle campaign shows work in progress.
+    reclaim_expired(session)
     c = CampaignClip
     ordinary = ~c.is_gold
     complete = sa.and_(ordinary, sa.or_(c.closed, c.done >= c.wanted))

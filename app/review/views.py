@@ -7,19 +7,11 @@ from pydantic import ValidationError
 
 from app.consensus import service as consensus
 from app.core.deps import CsrfChecked, ReviewerPage, SessionDep
-from app.core.errors import DomainError
+from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
 from app.review import service
 
 router = APIRouter(include_in_schema=False)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, DomainError):
-        return exc.detail
-    if isinstance(exc, ValidationError):
-        return "; ".join(e.get("msg", "invalid").removeprefix("Value error, ") for e in exc.errors())
-    return str(exc)
 
 
 @router.get("/review")
@@ -39,7 +31,7 @@ def review_clip(clip_id: int, request: Request, session: SessionDep, reviewer: R
         review = service.decide(session, clip_id=clip_id, reviewer=reviewer, data=data)
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        error, review = _message(exc), None
+        error, review = form_message(exc), None
     if not is_htmx(request):
         return RedirectResponse("/review", status_code=303)
     if review is not None:

@@ -1,6 +1,5 @@
 """The per-vote incremental update and the JSON export of a fitted model."""
 import json
-import time
 
 import numpy as np
 import pytest
@@ -88,13 +87,17 @@ def test_malformed_params_raise_a_typed_error(tiny, mutate):
         ConsensusModel.from_params(params)
 
 
-def test_incremental_update_is_fast(make_crowd):
-    votes, _ = make_crowd(n_items=1000, n_workers=30, overlap=5, n_labels=7)
-    model = ConsensusModel.from_params(get_aggregator("ds").fit(votes).export_params())
-    clip = [(f"a{w}", f"L{w % 7}") for w in range(5)]
-    timings = []
-    for _ in range(300):
-        t0 = time.perf_counter()
-        model.posterior(clip)
-        timings.append(time.perf_counter() - t0)
-    assert np.median(timings) < 0.005, np.median(timings)
+def test_incremental_update_agrees_with_the_full_fit(make_crowd):
+    """The per-vote update (its speed is in BENCHMARKS.md, "Consensus speed")
+    labels a clip as the fit it came from does."""
+    votes, _ = make_crowd(n_items=300, n_workers=30, overlap=5, n_labels=7)
+    fitted = get_aggregator("ds").fit(votes)
+    model = ConsensusModel.from_params(json.loads(json.dumps(fitted.export_params())))
+    per_item = [[] for _ in range(300)]
+    for i, w, lab in zip(votes.items.tolist(), votes.workers.tolist(), votes.labels.tolist()):
+        per_item[i].append((votes.worker_names[w], votes.label_names[lab]))
+    same = 0
+    for i, clip in enumerate(per_item):
+        post = model.posterior(clip)
+        same += max(post, key=post.get) == votes.label_names[fitted.labels_[i]]
+    assert same / len(per_item) >= 0.99

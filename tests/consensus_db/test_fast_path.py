@@ -1,9 +1,7 @@
 """The per-vote fast path: live labels, adaptive overlap, rejection, undo."""
 from __future__ import annotations
 
-import statistics
-import time
-
+from sqlalchemy import event
 from sqlmodel import select
 
 from app.consensus import service
@@ -147,19 +145,25 @@ def test_model_disagreement_flag_on_vote_and_on_new_predictions(client, session,
     assert "model_disagrees" not in live(session, b.id).flags
 
 
-def test_fast_path_is_fast(client, session, make_campaign, crowd):
+def test_the_per_vote_path_costs_a_few_statements_however_many_votes(client, session, make_campaign, crowd):
+    """on_annotation runs inside every vote's transaction: a fixed handful of
+    statements (locked live row, tally, one-query context, pool row, write),
+    not one per vote or per annotator. Its time is in BENCHMARKS.md."""
     campaign, (clip,) = make_campaign(1, overlap=5, max_overlap=9, trust_threshold=0.999)
     people = crowd(5)
+    counts = []
     for (_, h), expr in zip(people, ["Happy", "Sad", "Happy", "Angry", "Happy"]):
         vote(client, campaign.id, h, expr)
-    session.commit()
-    ann = session.exec(select(Annotation).where(Annotation.clip_id == clip.id)).first()
-    camp = session.get(Campaign, campaign.id)
-    times = []
-    for _ in range(40):
-        t0 = time.perf_counter()
-        service.on_annotation(session, annotation=ann, campaign=camp)
-        times.append(time.perf_counter() - t0)
-        session.rollback()
-    # The target is < 5 ms; the bound leaves room for a loaded CI machine.
-    assert statistics.median(times) < 0.03, statistics.median(times)
+        session.commit()
+        ann = session.exec(select(Annotation).where(Annotation.clip_id == clip.id)
+                           .order_by(Annotation.id.desc())).first()
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(session.get_bind(), "before_cursor_execute", listener)
+        try:
+            service.on_annotation(session, annotation=ann, campaign=session.get(Campaign, campaign.id))
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", listener)
+            session.rollback()
+        counts.append(len([s for s in statements if not s.lstrip().upper().startswith("BEGIN")]))
+    assert max(counts) <= 6 and counts[-1] == counts[1], counts

@@ -228,3 +228,17 @@ def test_annotator_role_is_enough_but_login_is_needed(client, session, make_camp
     assert next_clip(client, campaign.id, {}).status_code == 401
     reviewer = bearer(session, make_user(session, Role.reviewer))
     assert next_clip(client, campaign.id, reviewer).status_code == 200
+
+
+def test_progress_does_not_count_lapsed_leases_when_nobody_is_labelling(client, session, make_campaign, ann_h,
+                                                                        admin_h):
+    campaign, clips = make_campaign(2, overlap=1)
+    lease = next_clip(client, campaign.id, ann_h).json()
+    progress = client.get(f"/api/v1/campaigns/{campaign.id}", headers=admin_h).json()["progress"]
+    assert progress["leases"] == 1 and progress["in_progress"] == 1
+    row = session.get(Assignment, lease["assignment_id"])
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    session.add(row)
+    session.commit()
+    progress = client.get(f"/api/v1/campaigns/{campaign.id}", headers=admin_h).json()["progress"]
+    assert progress["leases"] == 0 and progress["in_progress"] == 0 and progress["remaining"] == 2
