@@ -92,7 +92,8 @@ def update_campaign(session: Session, *, campaign_id: int, data: CampaignUpdate)
 
 
 def campaign_out(session: Session, campaign: Campaign, *, with_progress: bool = True) -> CampaignOut:
-    data = campaign.model_dump()
+    # Attributes, not model_dump(): a table row holds its enums as plain strings.
+    data = {name: getattr(campaign, name) for name in Campaign.model_fields}
     data["progress"] = progress(session, campaign_id=campaign.id) if with_progress else None
     return CampaignOut(**data)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlmodel import func, select
 
 from app.consensus.models import LabelStatus
 from app.consensus.trusted import trusted_labels
@@ -104,7 +105,7 @@ def test_review_input_errors(client, session, disputed, rev_h):
     assert client.get("/api/v1/review/queue", headers=people[0][1]).status_code == 403
     assert client.post(url, json={"decision": "reject", "reason": "x"}).status_code == 401
     session.commit()
-    assert session.query(Review).count() == 0
+    assert session.exec(select(func.count()).select_from(Review)).one() == 0
 
 
 def test_review_page_and_htmx_decision(client, session, disputed, reviewer):
