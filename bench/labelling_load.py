@@ -261,10 +261,10 @@ def _free_port() -> int:
 def app_without_consensus():
     """The app with the consensus hook switched off (--no-consensus): to see
     what the labelling path itself costs."""
-    from app.labeling import votes
+    from app.consensus import service
     from app.main import create_app
 
-    votes.consensus_hook = lambda name: None
+    service.on_annotation = lambda *args, **kwargs: None
     return create_app()
 
 

@@ -80,3 +80,22 @@ def krippendorff_alpha(data: Votes | ArrayLike) -> float:
     if expected <= 0:
         return float("nan")
     return float(1.0 - (n - 1) * observed / expected)
+
+
+def kappa_per_category(counts: np.ndarray) -> np.ndarray:
+    r"""Fleiss' κ_j for each category (Fleiss 1971, eq. 12), generalised to a
+    varying number of votes per item n_i ≥ 2:
+
+    .. math:: \kappa_j = 1 - \frac{\sum_i n_{ij}(n_i - n_{ij}) / (n_i(n_i - 1))}{N\,p_j\,q_j}
+
+    which is Fleiss' formula when every n_i = n. nan where p_j is 0 or 1."""
+    counts = np.asarray(counts, dtype=float)
+    n_i = counts.sum(axis=1)
+    counts, n_i = counts[n_i >= 2], n_i[n_i >= 2]
+    if counts.shape[0] == 0:
+        return np.full(counts.shape[1], np.nan)
+    p = counts.sum(axis=0) / n_i.sum()
+    disagreement = (counts * (n_i[:, None] - counts) / (n_i * (n_i - 1))[:, None]).sum(axis=0)
+    denom = counts.shape[0] * p * (1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 0, 1 - disagreement / np.where(denom > 0, denom, 1), np.nan)

@@ -6,7 +6,6 @@ Lock order (as in the dealer): member row, then assignment, then pool row.
 """
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from sqlmodel import Session, select
 
 from app.benchmarks.models import Prediction
 from app.clips.models import GoldAnswer
+from app.consensus import service as consensus
 from app.core.db import utcnow
 from app.core.errors import Conflict, Invalid, NotFound
 from app.labeling import dealer, pool, quality
@@ -27,18 +27,6 @@ FLAGS = ("pass", "not_a_face", "bad_clip")
 # A pass is no vote: the annotator skips the clip and its slot goes to someone
 # else (done is not counted). not_a_face / bad_clip are votes about the clip.
 PASS = "pass"
-
-
-def consensus_hook(name: str):
-    """`app.consensus.service.<name>`, or None while that module or function
-    does not exist yet (it is written separately)."""
-    try:
-        module = import_module("app.consensus.service")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("app.consensus.service",):
-            raise
-        return None
-    return getattr(module, name, None)
 
 
 def _clean(session: Session, data: AnnotationCreate) -> tuple[str | None, str | None, list[str]]:
@@ -163,9 +151,7 @@ def _record(session: Session, *, campaign, member: quality.Standing, lease, now,
                   duration_ms=duration_ms, assisted=bool(campaign.assisted and lease.ranked), is_gold=lease.is_gold,
                   gold_correct=gold_correct, created_at=now)
     ann = Annotation(id=conn.execute(_INSERT_VOTE, values).scalar_one(), **values)
-    hook = consensus_hook("on_annotation")
-    if hook is not None:
-        hook(session, annotation=ann, campaign=campaign)
+    consensus.on_annotation(session, annotation=ann, campaign=campaign)
     return ann
 
 
@@ -209,9 +195,7 @@ def undo(session: Session, *, user: User, annotation_id: int) -> tuple[dealer.De
         session.add(member)
         session.delete(ann)
         session.flush()
-        hook = consensus_hook("on_annotation_undone")
-        if hook is not None:
-            hook(session, annotation=ann, campaign=campaign)
+        consensus.on_annotation_undone(session, annotation=ann, campaign=campaign)
     return dealer.Deal(lease, dealer.ranking_for(session, campaign=campaign, assignment=lease)), member
 
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from app.consensus.agreement import fleiss_kappa, krippendorff_alpha, vote_counts
+from app.consensus.agreement import fleiss_kappa, kappa_per_category, krippendorff_alpha, vote_counts
 from app.consensus.aggregators import AggregationError, Votes
 
 # Wikipedia, "Fleiss' kappa", worked example: 10 subjects, 14 raters, 5 categories.
@@ -68,3 +68,12 @@ def test_votes_input_equals_counts_input():
 def test_bad_counts_raise(bad):
     with pytest.raises(AggregationError):
         vote_counts(bad)
+
+
+def test_kappa_per_category_matches_fleiss_for_constant_raters():
+    counts = np.array([[3, 0], [2, 1], [0, 3], [1, 2], [3, 0]])
+    k = kappa_per_category(counts)
+    p = counts.sum(0) / counts.sum()
+    # With two categories both per-category kappas equal the overall kappa.
+    assert k == pytest.approx([fleiss_kappa(counts)] * 2)
+    assert (p * (1 - p) * k).sum() / (p * (1 - p)).sum() == pytest.approx(fleiss_kappa(counts))

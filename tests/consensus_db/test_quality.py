@@ -63,15 +63,6 @@ def test_kappa_per_expression_as_in_fleiss_1971(session, example):
     assert per["Fear"]["fleiss_kappa"] is None and per["Happy"]["votes"] == 5
 
 
-def test_kappa_per_category_matches_fleiss_for_constant_raters():
-    counts = np.array([[3, 0], [2, 1], [0, 3], [1, 2], [3, 0]])
-    k = quality.kappa_per_category(counts)
-    p = counts.sum(0) / counts.sum()
-    # With two categories both per-category kappas equal the overall kappa.
-    assert k == pytest.approx([fleiss_kappa(counts)] * 2)
-    assert (p * (1 - p) * k).sum() / (p * (1 - p)).sum() == pytest.approx(fleiss_kappa(counts))
-
-
 def test_agreement_api(client, session, example, reviewer_h, admin_h):
     r = client.get("/api/v1/consensus/agreement", headers=reviewer_h)
     assert r.status_code == 200 and r.json()["overall"]["fleiss_kappa"] == pytest.approx(0.2798, abs=1e-4)

@@ -1,8 +1,6 @@
 """POST /api/v1/annotations and its undo."""
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 
 from sqlmodel import select
@@ -155,7 +153,7 @@ def test_undo_only_by_its_author_once_and_while_the_lease_lasts(client, session,
 
 
 def _fake_consensus(monkeypatch, calls, *, fail=False):
-    mod = types.ModuleType("app.consensus.service")
+    from app.consensus import service as mod
 
     def on_annotation(session, *, annotation, campaign):
         # Inside the vote's transaction: the annotation is already visible.
@@ -167,9 +165,8 @@ def _fake_consensus(monkeypatch, calls, *, fail=False):
     def on_annotation_undone(session, *, annotation, campaign):
         calls.append(("undo", annotation.id, annotation.expression, campaign.id))
 
-    mod.on_annotation = on_annotation
-    mod.on_annotation_undone = on_annotation_undone
-    monkeypatch.setitem(sys.modules, "app.consensus.service", mod)
+    monkeypatch.setattr(mod, "on_annotation", on_annotation)
+    monkeypatch.setattr(mod, "on_annotation_undone", on_annotation_undone)
 
 
 def test_the_consensus_hook_sees_each_vote_and_undo(client, session, make_campaign, ann_h, monkeypatch):
