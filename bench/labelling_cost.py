@@ -66,6 +66,47 @@ def service_cost(env: dict, labels: int) -> dict:
     return {"ms_per_label": 1000 * (time.process_time() - t0) / n, "statements_per_label": statements[0] / n}
 
 
+def driver_cost(url: str, n: int = 3000) -> dict:
+    """Client CPU of one primary-key select of three columns: through
+    SQLAlchemy Core (a prebuilt statement) and on the raw DBAPI cursor."""
+    import sqlalchemy as sa
+
+    from app.core.db import make_engine
+
+    engine = make_engine(url)
+    md = sa.MetaData()
+    t = sa.Table("bench_cost_probe", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("a", sa.Integer),
+                 sa.Column("b", sa.String(20)))
+    md.drop_all(engine)
+    md.create_all(engine)
+    try:
+        with engine.begin() as c:
+            c.execute(t.insert(), [{"id": i, "a": i, "b": str(i)} for i in range(1000)])
+        stmt = sa.select(t.c.id, t.c.a, t.c.b).where(t.c.id == sa.bindparam("id"))
+        sql = "SELECT id, a, b FROM bench_cost_probe WHERE id = " + ("?" if engine.dialect.name == "sqlite" else "%s")
+        out = {}
+        with engine.connect() as c:
+            for i in range(200):
+                c.execute(stmt, {"id": i}).first()
+            t0 = time.process_time()
+            for i in range(n):
+                c.execute(stmt, {"id": i % 1000}).first()
+            out["core_us"] = 1e6 * (time.process_time() - t0) / n
+            raw = c.connection.dbapi_connection
+            t0 = time.process_time()
+            for i in range(n):
+                cur = raw.cursor()
+                cur.execute(sql, (i % 1000,))
+                cur.fetchone()
+                cur.close()
+            out["raw_us"] = 1e6 * (time.process_time() - t0) / n
+            c.rollback()
+    finally:
+        md.drop_all(engine)
+        engine.dispose()
+    return out
+
+
 async def _hammer(port: int, tokens: list[str], path: str, seconds: float) -> int:
     conns = [load.Conn("127.0.0.1", port, t) for t in tokens]
     for c in conns:
@@ -116,7 +157,7 @@ def main() -> None:
            "FERVLAB_BROKER_URL": "memory://"}
     names = []
     try:
-        for part in ("service", "floor"):
+        for part in ("service", "floor", "driver"):
             if args.db == "postgres":
                 import psycopg
 
@@ -136,8 +177,10 @@ def main() -> None:
                 if out.returncode != 0:
                     raise SystemExit(out.stderr[-3000:])
                 service = json.loads([x for x in out.stdout.splitlines() if x.startswith("@@")][-1][2:])
-            else:
+            elif part == "floor":
                 floor = floor_cost(env, args.seconds)
+            else:
+                driver = driver_cost(env["FERVLAB_DATABASE_URL"])
     finally:
         if names:
             import psycopg
@@ -150,6 +193,8 @@ def main() -> None:
           f"{service['statements_per_label']:.1f} statements per label")
     print(f"  framework floor (GET /api/v1/me): {floor['ms_per_request']:.2f} ms server CPU per request, "
           f"{floor['requests_per_s']:.0f} requests/s with 8 connections")
+    print(f"  one primary-key select: {driver['core_us']:.0f} us client CPU through SQLAlchemy Core, "
+          f"{driver['raw_us']:.0f} us on the raw DBAPI cursor")
     print(f"  two such requests + the service layer: {2 * floor['ms_per_request'] + service['ms_per_label']:.1f} "
           "ms per label")
 
