@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from workers.ingest.errors import CorruptVideoError, UnsupportedCodecError
-from workers.ingest.probe import open_container, video_stream
+from workers.ingest.probe import open_container, quarter_turns, video_stream
 
 _I420 = {"yuv420p", "yuvj420p"}
 # 8-bit formats whose first plane is the luma image.
@@ -107,9 +107,30 @@ def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def upright(frame: av.VideoFrame) -> av.VideoFrame:
+    """The frame as it is meant to be seen. Rotated frames are rebuilt
+    (still 4:2:0 when the size allows, so the fast paths above apply)."""
+    k = quarter_turns(frame)
+    if not k:
+        return frame
+    planes = i420_planes(frame)
+    if planes is None:
+        out = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(bgr(frame), k)), format="bgr24")
+    else:
+        y, u, v = (np.rot90(p, k) for p in planes)
+        h, w = y.shape
+        buf = np.empty((h * 3 // 2, w), np.uint8)
+        buf[:h] = y
+        buf[h:].reshape(-1)[: u.size] = u.reshape(-1)
+        buf[h:].reshape(-1)[u.size:] = v.reshape(-1)
+        out = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+    out.pts, out.time_base = frame.pts, frame.time_base
+    return out
+
+
 def iter_frames(path: Path, *, stop: int | None = None) -> Iterator[Frame]:
-    """Every frame in decode order (with frame threading), up to index `stop`
-    (exclusive). Decoder failures become typed errors."""
+    """Every frame in decode order (with frame threading), upright, up to
+    index `stop` (exclusive). Decoder failures become typed errors."""
     path = Path(path)
     with open_container(path) as container:
         stream = video_stream(container, path)
@@ -119,7 +140,7 @@ def iter_frames(path: Path, *, stop: int | None = None) -> Iterator[Frame]:
         try:
             for f in container.decode(stream):
                 t = f.time
-                yield Frame(index, float(t) if t is not None else index / fps, f)
+                yield Frame(index, float(t) if t is not None else index / fps, upright(f))
                 index += 1
                 if stop is not None and index >= stop:
                     return

@@ -224,7 +224,7 @@ def ingest_video(
 
     t0 = time.perf_counter()
     report(0.0, "probing")
-    info = probe_video(src, check_decode=False)
+    info = probe_video(src)  # one frame decoded: its display rotation sets the upright size
     det = detector or create_detector(config.detector)
     stride = max(1, round(info.fps / config.detect_fps))
     scale = detection_scale(info.width, info.height, det.native_min_size, config)

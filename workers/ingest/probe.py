@@ -54,6 +54,9 @@ class VideoInfo:
     pix_fmt: str
     has_audio: bool
     size_bytes: int
+    # Quarter turns counterclockwise that display needs (0–3); width and
+    # height are the upright ones. Known only when a frame was decoded.
+    rotation: int = 0
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -157,6 +160,17 @@ def frame_rate(stream) -> Fraction:
     return Fraction(25)
 
 
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """How many quarter turns counterclockwise (0–3) the frame's display
+    matrix asks for: phones store portrait video as landscape frames plus
+    this matrix, and every player applies it."""
+    try:
+        degrees = float(frame.rotation or 0)
+    except (AttributeError, ValueError):
+        return 0
+    return int(round(degrees / 90)) % 4 if degrees == degrees else 0  # NaN: singular matrix
+
+
 def probe_video(path: Path | str, *, check_decode: bool = True) -> VideoInfo:
     """What the video is, or an `IngestError` naming why it cannot be used.
 
@@ -194,16 +208,20 @@ def probe_video(path: Path | str, *, check_decode: bool = True) -> VideoInfo:
             size_bytes=size,
         )
         if check_decode:
-            _decode_first_frame(container, stream, path)
+            turns = quarter_turns(_decode_first_frame(container, stream, path))
+            if turns:
+                info = dataclasses.replace(info, rotation=turns)
+                if turns % 2:
+                    info = dataclasses.replace(info, width=info.height, height=info.width)
     if info.width <= 0 or info.height <= 0:
         raise CorruptVideoError(path, "the video stream has no frame size")
     return info
 
 
-def _decode_first_frame(container, stream, path: Path) -> None:
+def _decode_first_frame(container, stream, path: Path):
     try:
-        for _ in container.decode(stream):
-            return
+        for frame in container.decode(stream):
+            return frame
     except av.error.DecoderNotFoundError as e:
         name = stream.codec_context.name
         raise UnsupportedCodecError(path, f"the video codec {name!r} cannot be decoded by this build") from e
