@@ -114,3 +114,40 @@ def mark_gold(campaign_id: int, request: Request, session: SessionDep, admin: Ad
                       status_code=422)
     return render(request, "admin/campaign.html", _campaign_ctx(
         session, campaign_id, notice=f"Clip {clip_id} is now a gold clip ({expression})."))
+
+
+# -- picking gold by watching clips ------------------------------------------------
+
+def _gold_ctx(session, campaign_id: int, offset: int) -> dict:
+    rows, total = service.gold_candidates(session, campaign_id=campaign_id, offset=offset)
+    return {"campaign": service.get_campaign(session, campaign_id), "rows": rows, "total": total,
+            "offset": max(0, offset), "page": service.GOLD_PAGE, "expressions": expressions(session)}
+
+
+@router.get("/admin/campaigns/{campaign_id}/gold")
+def gold_page(campaign_id: int, request: Request, session: SessionDep, _: AdminPage, offset: int = 0):
+    """The campaign's clips playing side by side; one click gives a clip its
+    expert answer."""
+    return render(request, "admin/gold.html", _gold_ctx(session, campaign_id, offset))
+
+
+@router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}", dependencies=[CsrfChecked])
+def gold_pick(campaign_id: int, clip_id: int, request: Request, session: SessionDep, admin: AdminPage,
+              expression: str = Form(""), offset: int = Form(0)):
+    error = None
+    try:
+        service.get_campaign(session, campaign_id)
+        service.mark_gold(session, clip_id=clip_id, expression=expression, by=admin)
+    except DomainError as exc:
+        session.rollback()
+        error = exc.detail
+    if not is_htmx(request):
+        if error:
+            ctx = _gold_ctx(session, campaign_id, offset)
+            return render(request, "admin/gold.html", {**ctx, "error": error}, status_code=422)
+        return RedirectResponse(f"/admin/campaigns/{campaign_id}/gold?offset={offset}", status_code=303)
+    rows, _ = service.gold_candidates(session, campaign_id=campaign_id, clip_id=clip_id)
+    return render(request, "admin/_gold_card.html", {
+        "campaign": service.get_campaign(session, campaign_id), "r": rows[0] if rows else {"clip_id": clip_id},
+        "offset": offset, "expressions": expressions(session), "card_error": error},
+        status_code=422 if error else 200)

@@ -119,6 +119,37 @@ def mark_gold(session: Session, *, clip_id: int, expression: str, by: User) -> t
     return answer, created
 
 
+GOLD_PAGE = 12
+
+
+def gold_candidates(session: Session, *, campaign_id: int, offset: int = 0, limit: int = GOLD_PAGE,
+                    clip_id: int | None = None) -> tuple[list[dict], int]:
+    """A page of the campaign's clips for an expert to pick gold from (or
+    the one `clip_id`): each with its gold answer (if any), its live crowd
+    label and the model's top guess, to watch and decide. Returns (rows,
+    total clips in the campaign)."""
+    from app.benchmarks.models import Prediction
+    from app.consensus.models import ConsensusLabel
+
+    get_campaign(session, campaign_id)
+    cc, L, P = CampaignClip.__table__.c, ConsensusLabel.__table__.c, Prediction.__table__.c
+    total = session.exec(select(func.count()).select_from(CampaignClip)
+                         .where(CampaignClip.campaign_id == campaign_id)).one()
+    top = (sa.select(P.top).where(P.clip_id == cc.clip_id).order_by(P.created_at.desc(), P.id.desc()).limit(1)
+           .scalar_subquery())
+    rows = session.execute(
+        sa.select(cc.clip_id, cc.done, GoldAnswer.__table__.c.expression.label("gold"), L.label, L.status,
+                  L.confidence, top.label("model_top"), Scene.__table__.c.name.label("scene"))
+        .select_from(CampaignClip.__table__
+                     .join(Clip.__table__, Clip.__table__.c.id == cc.clip_id)
+                     .join(Scene.__table__, Scene.__table__.c.id == Clip.__table__.c.scene_id)
+                     .outerjoin(GoldAnswer.__table__, GoldAnswer.__table__.c.clip_id == cc.clip_id)
+                     .outerjoin(ConsensusLabel.__table__, sa.and_(L.clip_id == cc.clip_id, L.run_id.is_(None))))
+        .where(cc.campaign_id == campaign_id, *([cc.clip_id == clip_id] if clip_id is not None else []))
+        .order_by(cc.clip_id).offset(max(0, offset)).limit(limit)).all()
+    return [dict(r._mapping) for r in rows], int(total)
+
+
 def unmark_gold(session: Session, *, clip_id: int) -> None:
     answer = session.exec(select(GoldAnswer).where(GoldAnswer.clip_id == clip_id)).first()
     if answer is None:

@@ -147,3 +147,34 @@ def test_assisted_page_keeps_server_order_and_script_reorders(client, session, m
     assert "model-assisted" in client.get(f"/annotate/{campaign.id}").text
     lease = client.get(f"/api/v1/campaigns/{campaign.id}/next").json()
     assert lease["ranking"][0] == {"expression": "Sad", "p": 0.8}
+
+
+def test_admin_picks_gold_by_watching_clips(client, session, admin, ann, make_campaign):
+    from app.clips.models import GoldAnswer
+    from app.labeling.models import CampaignClip
+
+    campaign, clips = make_campaign(14)
+    add_prediction(session, clips[0].id, {"Sad": 0.8, "Happy": 0.2})
+    login(client, admin)
+    token = csrf_of(client, f"/admin/campaigns/{campaign.id}")
+    assert f'href="/admin/campaigns/{campaign.id}/gold"' in client.get(f"/admin/campaigns/{campaign.id}").text
+    page = client.get(f"/admin/campaigns/{campaign.id}/gold")
+    assert page.status_code == 200 and "clips 1–12 of 14" in page.text
+    assert page.text.count('preview.mp4" autoplay loop') == 12 and "model: Sad" in page.text
+    assert "clips 13–14 of 14" in client.get(f"/admin/campaigns/{campaign.id}/gold?offset=12").text
+
+    r = client.post(f"/admin/campaigns/{campaign.id}/gold/{clips[0].id}", headers={"HX-Request": "true"},
+                    data={"csrf_token": token, "expression": "Sad", "offset": "0"})
+    assert r.status_code == 200 and r.text.lstrip().startswith(f'<div class="card gold-card" id="gold-{clips[0].id}"')
+    assert "Gold: <strong>Sad</strong>" in r.text and "Change answer" in r.text
+    session.commit()
+    assert session.exec(select(GoldAnswer.expression).where(GoldAnswer.clip_id == clips[0].id)).one() == "Sad"
+    assert session.exec(select(CampaignClip.is_gold).where(CampaignClip.clip_id == clips[0].id)).one() is True
+
+    bad = client.post(f"/admin/campaigns/{campaign.id}/gold/{clips[1].id}", headers={"HX-Request": "true"},
+                      data={"csrf_token": token, "expression": "Bored"})
+    assert bad.status_code == 422 and 'role="alert"' in bad.text
+    no_csrf = client.post(f"/admin/campaigns/{campaign.id}/gold/{clips[1].id}", data={"expression": "Sad"})
+    assert no_csrf.status_code == 403
+    login(client, ann)
+    assert client.get(f"/admin/campaigns/{campaign.id}/gold").status_code == 403
