@@ -134,10 +134,23 @@ def gold_page(campaign_id: int, request: Request, session: SessionDep, _: AdminP
 @router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}", dependencies=[CsrfChecked])
 def gold_pick(campaign_id: int, clip_id: int, request: Request, session: SessionDep, admin: AdminPage,
               expression: str = Form(""), offset: int = Form(0)):
+    return _gold_change(request, session, campaign_id, clip_id, offset,
+                        lambda: service.mark_gold(session, clip_id=clip_id, expression=expression, by=admin))
+
+
+@router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}/remove", dependencies=[CsrfChecked])
+def gold_remove(campaign_id: int, clip_id: int, request: Request, session: SessionDep, _: AdminPage,
+                offset: int = Form(0)):
+    """The clip is an ordinary one again (its votes so far count as crowd votes)."""
+    return _gold_change(request, session, campaign_id, clip_id, offset,
+                        lambda: service.unmark_gold(session, clip_id=clip_id))
+
+
+def _gold_change(request: Request, session, campaign_id: int, clip_id: int, offset: int, change):
     error = None
     try:
         service.get_campaign(session, campaign_id)
-        service.mark_gold(session, clip_id=clip_id, expression=expression, by=admin)
+        change()
     except DomainError as exc:
         session.rollback()
         error = exc.detail

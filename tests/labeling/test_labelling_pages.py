@@ -178,3 +178,19 @@ def test_admin_picks_gold_by_watching_clips(client, session, admin, ann, make_ca
     assert no_csrf.status_code == 403
     login(client, ann)
     assert client.get(f"/admin/campaigns/{campaign.id}/gold").status_code == 403
+
+
+def test_admin_takes_a_gold_answer_back(client, session, admin, make_campaign):
+    from app.clips.models import GoldAnswer
+
+    campaign, clips = make_campaign(2, gold={1: "Fear"})
+    login(client, admin)
+    token = csrf_of(client, f"/admin/campaigns/{campaign.id}")
+    r = client.post(f"/admin/campaigns/{campaign.id}/gold/{clips[1].id}/remove", headers={"HX-Request": "true"},
+                    data={"csrf_token": token})
+    assert r.status_code == 200 and "Mark as gold" in r.text and "Gold:" not in r.text
+    session.commit()
+    assert session.exec(select(GoldAnswer).where(GoldAnswer.clip_id == clips[1].id)).first() is None
+    again = client.post(f"/admin/campaigns/{campaign.id}/gold/{clips[1].id}/remove", headers={"HX-Request": "true"},
+                        data={"csrf_token": token})
+    assert again.status_code == 422 and "is not a gold clip" in again.text
