@@ -11,9 +11,9 @@ runs.py; an expert Review always wins over both.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np

@@ -13,7 +13,7 @@ from app.clips.models import Clip, GoldAnswer
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
 from app.labeling import pool, quality
-from app.labeling.dealer import get_campaign
+from app.labeling.dealer import get_campaign, reclaim_expired
 from app.labeling.models import (Annotation, Campaign, CampaignClip, CampaignCreate, CampaignMember, CampaignStatus,
                                  CampaignUpdate)
 from app.labeling.pool import add_clips_to_campaigns  # noqa: F401 - the ingest side's entry point
@@ -165,8 +165,6 @@ def unmark_gold(session: Session, *, clip_id: int) -> None:
 # -- progress and statistics ----------------------------------------------------
 
 def progress(session: Session, *, campaign_id: int) -> Progress:
-    from app.labeling.dealer import reclaim_expired
-
     # Leases that lapsed while nobody asked for a clip still count as held
     # until a sweep: sweep now, or an idle campaign shows work in progress.
     reclaim_expired(session)
