@@ -149,16 +149,46 @@ def worker_process():
         proc.kill()
 
 
+# One person of each role, and their bearer headers: tests/*/ use these.
+
 @pytest.fixture
 def admin(session):
-    from app.users.models import Role
-    from tests.factories.users import make_user
-
-    return make_user(session, Role.admin)
+    return _person(session, "admin")
 
 
 @pytest.fixture
 def admin_h(session, admin):
+    return _headers(session, admin)
+
+
+@pytest.fixture
+def reviewer(session):
+    return _person(session, "reviewer")
+
+
+@pytest.fixture
+def reviewer_h(session, reviewer):
+    return _headers(session, reviewer)
+
+
+@pytest.fixture
+def ann(session):
+    return _person(session, "annotator")
+
+
+@pytest.fixture
+def ann_h(session, ann):
+    return _headers(session, ann)
+
+
+def _person(session, role: str):
+    from app.users.models import Role
+    from tests.factories.users import make_user
+
+    return make_user(session, Role(role))
+
+
+def _headers(session, user):
     from tests.factories.users import bearer
 
-    return bearer(session, admin)
+    return bearer(session, user)

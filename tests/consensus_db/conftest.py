@@ -15,11 +15,6 @@ from tests.factories.users import bearer, make_user
 
 
 @pytest.fixture
-def reviewer_h(session):
-    return bearer(session, make_user(session, Role.reviewer))
-
-
-@pytest.fixture
 def crowd(session):
     """n annotators as (user, bearer headers)."""
 

@@ -7,19 +7,8 @@ import pytest
 
 from app.labeling import service
 from app.labeling.models import CampaignCreate
-from app.users.models import Role
 from tests.factories.clips import make_clips
-from tests.factories.users import bearer, browser_login, make_user
-
-
-@pytest.fixture
-def ann(session):
-    return make_user(session, Role.annotator)
-
-
-@pytest.fixture
-def ann_h(session, ann):
-    return bearer(session, ann)
+from tests.factories.users import browser_login
 
 
 @pytest.fixture

@@ -1,2 +1,2 @@
 """The review tests use the consensus tests' people, campaigns and votes."""
-from tests.consensus_db.conftest import crowd, make_campaign, reviewer_h  # noqa: F401
+from tests.consensus_db.conftest import crowd, make_campaign  # noqa: F401

@@ -9,20 +9,9 @@ from sqlmodel import func, select
 from app.consensus.models import LabelStatus
 from app.consensus.trusted import trusted_labels
 from app.review.models import Review
-from app.users.models import Role
 from tests.consensus_db.conftest import live, pool_row, vote
 from tests.factories.clips import add_prediction
-from tests.factories.users import bearer, browser_login, make_user
-
-
-@pytest.fixture
-def reviewer(session):
-    return make_user(session, Role.reviewer)
-
-
-@pytest.fixture
-def rev_h(session, reviewer):
-    return bearer(session, reviewer)
+from tests.factories.users import browser_login
 
 
 @pytest.fixture
@@ -39,9 +28,9 @@ def disputed(client, session, make_campaign, crowd):
     return campaign, clips, people
 
 
-def test_queue_lists_clips_in_review_with_votes_and_ranking(client, disputed, rev_h):
+def test_queue_lists_clips_in_review_with_votes_and_ranking(client, disputed, reviewer_h):
     campaign, clips, _ = disputed
-    r = client.get("/api/v1/review/queue", headers=rev_h)
+    r = client.get("/api/v1/review/queue", headers=reviewer_h)
     assert r.status_code == 200
     body = r.json()
     assert body["total"] == 2
@@ -52,35 +41,35 @@ def test_queue_lists_clips_in_review_with_votes_and_ranking(client, disputed, re
     assert "high_entropy" in item["flags"]
 
 
-def test_review_overrides_the_consensus_and_closes_the_clip(client, session, disputed, rev_h, reviewer):
+def test_review_overrides_the_consensus_and_closes_the_clip(client, session, disputed, reviewer_h, reviewer):
     campaign, clips, _ = disputed
-    r = client.post(f"/api/v1/clips/{clips[0].id}/review", headers=rev_h,
+    r = client.post(f"/api/v1/clips/{clips[0].id}/review", headers=reviewer_h,
                     json={"decision": "label", "expression": "sad", "reason": "clear frown"})
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["expression"] == "Sad" and body["reviewer_id"] == reviewer.id and body["reason"] == "clear frown"
-    c = client.get(f"/api/v1/clips/{clips[0].id}/consensus", headers=rev_h).json()
+    c = client.get(f"/api/v1/clips/{clips[0].id}/consensus", headers=reviewer_h).json()
     assert c["status"] == "trusted" and c["label"] == "Sad" and c["review"]["decision"] == "label"
     row = live(session, clips[0].id)
     assert row.status == LabelStatus.trusted and row.label == "Sad"
     assert pool_row(session, campaign.id, clips[0].id).closed
     assert trusted_labels(session, [clips[0].id]) == {clips[0].id: "Sad"}
-    assert client.get("/api/v1/review/queue", headers=rev_h).json()["total"] == 1
+    assert client.get("/api/v1/review/queue", headers=reviewer_h).json()["total"] == 1
 
-    r = client.post(f"/api/v1/clips/{clips[1].id}/review", headers=rev_h,
+    r = client.post(f"/api/v1/clips/{clips[1].id}/review", headers=reviewer_h,
                     json={"decision": "reject", "reason": "two faces in the crop"})
     assert r.status_code == 201
     assert live(session, clips[1].id).status == LabelStatus.rejected
     assert trusted_labels(session, [clips[1].id]) == {}
-    assert client.get("/api/v1/review/queue", headers=rev_h).json()["total"] == 0
+    assert client.get("/api/v1/review/queue", headers=reviewer_h).json()["total"] == 0
 
 
-def test_a_later_vote_does_not_undo_a_review(client, session, disputed, rev_h):
+def test_a_later_vote_does_not_undo_a_review(client, session, disputed, reviewer_h):
     from app.consensus import service
     from app.labeling.models import Campaign
 
     campaign, clips, _ = disputed
-    client.post(f"/api/v1/clips/{clips[0].id}/review", headers=rev_h,
+    client.post(f"/api/v1/clips/{clips[0].id}/review", headers=reviewer_h,
                 json={"decision": "label", "expression": "Fear", "reason": ""})
     session.commit()  # a fresh snapshot before writing (SQLite)
     service.refresh_clip(session, clip_id=clips[0].id, campaign=session.get(Campaign, campaign.id))
@@ -89,16 +78,16 @@ def test_a_later_vote_does_not_undo_a_review(client, session, disputed, rev_h):
     assert row.status == LabelStatus.trusted and row.label == "Fear"
 
 
-def test_review_input_errors(client, session, disputed, rev_h):
+def test_review_input_errors(client, session, disputed, reviewer_h):
     campaign, clips, people = disputed
     url = f"/api/v1/clips/{clips[0].id}/review"
-    r = client.post(url, headers=rev_h, json={"decision": "label", "expression": "Joy", "reason": ""})
+    r = client.post(url, headers=reviewer_h, json={"decision": "label", "expression": "Joy", "reason": ""})
     assert r.status_code == 422 and "not an expression" in r.json()["detail"]
-    assert client.post(url, headers=rev_h, json={"decision": "label", "reason": "x"}).status_code == 422
-    r = client.post(url, headers=rev_h, json={"decision": "reject", "reason": " "})
+    assert client.post(url, headers=reviewer_h, json={"decision": "label", "reason": "x"}).status_code == 422
+    r = client.post(url, headers=reviewer_h, json={"decision": "reject", "reason": " "})
     assert r.status_code == 422 and "reason" in r.json()["detail"]
-    assert client.post(url, headers=rev_h, json={"decision": "maybe", "reason": "x"}).status_code == 422
-    assert client.post("/api/v1/clips/99999/review", headers=rev_h,
+    assert client.post(url, headers=reviewer_h, json={"decision": "maybe", "reason": "x"}).status_code == 422
+    assert client.post("/api/v1/clips/99999/review", headers=reviewer_h,
                        json={"decision": "reject", "reason": "x"}).status_code == 404
     r = client.post(url, headers=people[0][1], json={"decision": "reject", "reason": "x"})
     assert r.status_code == 403
