@@ -93,16 +93,26 @@ def get_engine() -> Engine:
 async def get_session() -> AsyncIterator[Session]:
     """The request's session. Async so that FastAPI does not hop to a worker
     thread to open it and again to close it (a sync generator dependency
-    costs two hops); the session takes no connection until first used, and
-    one that did is closed (rolled back, returned to the pool) off the loop."""
+    costs two hops). Closing is a rollback and a return to the pool: local
+    and instant on SQLite, so it runs here; a network round trip on
+    PostgreSQL, so there it runs off the loop, and only if the session took a
+    connection at all (a request answered from the auth cache may not)."""
     session = Session(get_engine(), expire_on_commit=False)
     try:
         yield session
     finally:
-        if session.in_transaction():
+        if session.info.get(_CONNECTED) and session.get_bind().dialect.name != "sqlite":
             await run_in_threadpool(session.close)
         else:
             session.close()
+
+
+_CONNECTED = "fervlab_connected"
+
+
+@event.listens_for(Session, "after_begin")
+def _took_a_connection(session, _transaction, _connection):  # pragma: no cover - trivial
+    session.info[_CONNECTED] = True
 
 
 @contextmanager
