@@ -40,7 +40,7 @@ def service_cost(env: dict, labels: int) -> dict:
     from app.users.models import User
 
     engine = get_engine()
-    campaign = setup["campaigns"]["32"] if "32" in setup["campaigns"] else setup["campaigns"][32]
+    campaign = setup["campaigns"][32]  # in-process: keys are ints (JSON makes them strings only across processes)
     with Session(engine) as s:
         users = list(s.exec(sa.select(User).order_by(User.id)).scalars())
         for u in users:

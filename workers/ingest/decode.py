@@ -65,17 +65,23 @@ def i420_planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return _plane(f, 0), _plane(f, 1), _plane(f, 2)
 
 
+def _pack_i420(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Y, U, V planes as one (H·3/2, W) I420 buffer (OpenCV's and PyAV's layout)."""
+    h, w = y.shape
+    buf = np.empty((h * 3 // 2, w), np.uint8)
+    buf[:h] = y
+    chroma = buf[h:].reshape(-1)
+    chroma[: u.size] = u.reshape(-1)
+    chroma[u.size:] = v.reshape(-1)
+    return buf
+
+
 def bgr(frame: av.VideoFrame) -> np.ndarray:
     """Full frame as BGR uint8 (H, W, 3)."""
     f = _i420(frame)
     if f.format.name not in _I420 or f.width % 2 or f.height % 2:
         return frame.to_ndarray(format="bgr24")
-    h, w = f.height, f.width
-    buf = np.empty((h * 3 // 2, w), np.uint8)
-    buf[:h] = _plane(f, 0)
-    buf[h:].reshape(-1)[: (h // 2) * (w // 2)] = _plane(f, 1).reshape(-1)
-    buf[h:].reshape(-1)[(h // 2) * (w // 2) :] = _plane(f, 2).reshape(-1)
-    return cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+    return cv2.cvtColor(_pack_i420(_plane(f, 0), _plane(f, 1), _plane(f, 2)), cv2.COLOR_YUV2BGR_I420)
 
 
 def thumb_hsv(frame: av.VideoFrame, size: tuple[int, int] = (64, 36)) -> np.ndarray:
@@ -117,13 +123,7 @@ def upright(frame: av.VideoFrame) -> av.VideoFrame:
     if planes is None:
         out = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(bgr(frame), k)), format="bgr24")
     else:
-        y, u, v = (np.rot90(p, k) for p in planes)
-        h, w = y.shape
-        buf = np.empty((h * 3 // 2, w), np.uint8)
-        buf[:h] = y
-        buf[h:].reshape(-1)[: u.size] = u.reshape(-1)
-        buf[h:].reshape(-1)[u.size:] = v.reshape(-1)
-        out = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        out = av.VideoFrame.from_ndarray(_pack_i420(*(np.rot90(p, k) for p in planes)), format="yuv420p")
     out.pts, out.time_base = frame.pts, frame.time_base
     return out
 
