@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core import db_errors
 from app.core.config import get_settings
 from app.core.deps import LoginRequired
 from app.core.errors import DomainError, validation_text
@@ -75,6 +76,9 @@ def create_app() -> FastAPI:
             return JSONResponse({"detail": "Log in again."}, status_code=401,
                                 headers={"HX-Redirect": f"/login?next={quote(target)}"})
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    # Busy or broken database: 503 with Retry-After (issue 10), never 500.
+    db_errors.register(app)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

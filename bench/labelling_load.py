@@ -162,6 +162,7 @@ class Conn:
     def __init__(self, host: str, port: int, token: str):
         self.host, self.port, self.token = host, port, token
         self.r = self.w = None
+        self.headers: dict[str, str] = {}  # of the last answer, names in lower case
 
     async def open(self):
         self.r, self.w = await asyncio.open_connection(self.host, self.port)
@@ -178,11 +179,13 @@ class Conn:
             raise ConnectionError("server closed the connection")
         status = int(status_line.split()[1])
         length = 0
+        self.headers = {}
         while True:
             line = await self.r.readline()
             if line in (b"\r\n", b"\n", b""):
                 break
             k, _, v = line.decode("latin-1").partition(":")
+            self.headers[k.lower()] = v.strip()
             if k.lower() == "content-length":
                 length = int(v.strip())
         payload = await self.r.readexactly(length) if length else b""

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     max_upload_mb: int = Field(512, gt=0)
     session_max_age_s: int = Field(14 * 24 * 3600, gt=0)
+    # Requests that use the database at once in one web process: the
+    # connection pool holds this many, the thread pool this many plus
+    # headroom (app/core/db.py), so neither can starve the other.
+    db_connections: int = Field(20, ge=1, le=500)
+    # How long a request waits for one before it is answered 503 + Retry-After.
+    db_wait_s: float = Field(5.0, gt=0, le=300)
     # Celery runs tasks in the calling process when True (tests of tasks only).
     task_always_eager: bool = False
 

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from app.core import auth_cache
-from app.core.db import get_session, utcnow
+from app.core.db import get_session, read_session, utcnow
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import SESSION_COOKIE, hash_token, read_session_cookie
 from app.users.models import ROLE_RANK, ApiToken, Role, User
@@ -47,14 +47,24 @@ def _load_user(session: Session, key: tuple[str, object]) -> User | None:
     return user
 
 
+def _load_user_apart(key: tuple[str, object]) -> User | None:
+    """The lookup in a session of its own, whose connection is back in the
+    pool before this returns: a request must not hold a connection while it
+    waits for the thread that runs its handler (issue 10)."""
+    with read_session() as own:
+        return _load_user(own, key)
+
+
 async def _user_from_request(request: Request, session: Session) -> User | None:
     key = _credential(request)
     if key is None:
         return None
     cached = auth_cache.get(key)
-    if cached is not None:
-        return auth_cache.attach(session, cached)
-    return await run_in_threadpool(_load_user, session, key)
+    if cached is None:
+        cached = await run_in_threadpool(_load_user_apart, key)
+        if cached is None:
+            return None
+    return auth_cache.attach(session, cached)
 
 
 async def get_current_user(request: Request, session: SessionDep) -> User:
