@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections import Counter
 from typing import NamedTuple
 
+import httpx
 import pytest
+from sqlalchemy import text
 
 from app.core import auth_cache
+from app.core.deps import SessionDep
 from app.core.security import hash_token, new_api_token
 from app.users.models import ApiToken, User
 from bench.labelling_load import Conn
@@ -112,3 +116,33 @@ def test_300_cold_first_requests_are_answered_2xx_or_503(app, session):
     # Each answer is its own annotator's.
     mine = [a.body["email"] for a in answers if a.status == 200]
     assert len(mine) == len(set(mine)) == statuses[200]
+
+
+def test_a_request_without_a_database_slot_in_time_answers_503(app, session, settings, monkeypatch):
+    """One slot, held by a slow request: the next is sent away after
+    db_wait_s with 503 and Retry-After, and is served once the slot is free."""
+    monkeypatch.setattr(settings, "db_connections", 1)
+    monkeypatch.setattr(settings, "db_wait_s", 0.3)
+    inside, release = threading.Event(), threading.Event()
+
+    @app.get("/test/hold")
+    def hold(s: SessionDep) -> dict:
+        s.execute(text("SELECT 1"))
+        inside.set()
+        release.wait(30)
+        return {"held": True}
+
+    token = cold_tokens(session, 1, "slot")[0]
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+        holder: list[httpx.Response] = []
+        t = threading.Thread(target=lambda: holder.append(http.get("/test/hold")))
+        t.start()
+        assert inside.wait(30)
+        me = {"Authorization": f"Bearer {token}"}
+        busy = http.get("/api/v1/me", headers=me)
+        release.set()
+        t.join(30)
+        assert busy.status_code == 503, busy.text
+        assert int(busy.headers["retry-after"]) >= 1
+        assert holder[0].status_code == 200
+        assert http.get("/api/v1/me", headers=me).status_code == 200
