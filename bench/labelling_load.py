@@ -34,6 +34,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +49,9 @@ OVERLAP = 3
 
 # -- set-up (runs in a child process so each database gets fresh settings) --------
 
-def _setup(env: dict, levels: list[int], clips_per_level: int) -> dict:
-    """Schema, taxonomy, annotators with tokens, one campaign per level."""
+def _setup(env: dict, levels: list[int], clips_per_level: int | list[int]) -> dict:
+    """Schema, taxonomy, annotators with tokens, one campaign per level (of
+    clips_per_level clips, or of its item for that level)."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
@@ -79,13 +82,14 @@ def _setup(env: dict, levels: list[int], clips_per_level: int) -> dict:
             tokens.append(issue_token(s, user=user))
         campaigns = {}
         rng = random.Random(0)
-        for level in levels:
+        for li, level in enumerate(levels):
+            n_clips = clips_per_level[li] if isinstance(clips_per_level, list) else clips_per_level
             rows = [dict(key=f"bench-{level}-{n}-{uuid.uuid4().hex[:6]}", scene_id=scene_id, source=ClipSource.demo,
                          face_dir=f"bench/{level}/{n}/faces", preview_path=f"bench/{level}/{n}/preview.mp4",
                          start_s=0.0, end_s=0.64, start_frame=0, frame_count=16, fps=25.0, boxes=[],
-                         created_at=utcnow()) for n in range(clips_per_level)]
+                         created_at=utcnow()) for n in range(n_clips)]
             ids = _insert_clips(s, Clip, rows)
-            gold = ids[: max(1, clips_per_level // 20)]
+            gold = ids[: max(1, n_clips // 20)]
             s.execute(sa.insert(GoldAnswer.__table__), [dict(clip_id=i, expression=rng.choice(EXPRESSIONS),
                                                              created_at=utcnow()) for i in gold])
             preds = []
@@ -143,10 +147,10 @@ def _check(env: dict, campaign_id: int) -> dict:
             "labels_in_db": int(labels)}
 
 
-def _in_child(fn, *args):
-    """Run fn in a fresh interpreter (settings are read once per process)."""
-    code = ("import json, sys; sys.path.insert(0, %r); import bench.labelling_load as m; "
-            "print('@@' + json.dumps(m.%s(*json.loads(sys.argv[1]))))") % (str(ROOT), fn)
+def _in_child(fn, *args, module: str = "bench.labelling_load"):
+    """Run module.fn in a fresh interpreter (settings are read once per process)."""
+    code = ("import json, sys; sys.path.insert(0, %r); import %s as m; "
+            "print('@@' + json.dumps(m.%s(*json.loads(sys.argv[1]))))") % (str(ROOT), module, fn)
     out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"{fn} failed:\n{out.stderr[-3000:]}")
@@ -271,12 +275,13 @@ def app_without_consensus():
     return create_app()
 
 
-def _serve(env: dict, workers: int, *, consensus: bool = True) -> tuple[subprocess.Popen, int]:
+def _serve(env: dict, workers: int, *, consensus: bool = True, log=None) -> tuple[subprocess.Popen, int]:
+    """uvicorn on a free port; its output to `log` (a file) when given."""
     port = _free_port()
     factory = "app.main:create_app" if consensus else "bench.labelling_load:app_without_consensus"
     cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -321,9 +326,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 # -- one database ----------------------------------------------------------------------
 
-def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clips_rate: float, *,
-           consensus: bool = True) -> list[dict]:
-    tmp = Path(tempfile.mkdtemp(prefix=f"fervlab-load-{db}-"))
+@contextmanager
+def bench_env(db: str, prefix: str = "fervlab-load") -> Iterator[dict]:
+    """Settings for a throw-away instance: a temporary folder and, on
+    PostgreSQL, a new database that is dropped afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}-{db}-"))
     env = {"FERVLAB_ENV": "test", "FERVLAB_VAR_DIR": str(tmp), "FERVLAB_MEDIA_ROOT": str(tmp / "media"),
            "FERVLAB_BROKER_URL": "memory://"}
     admin_url = None
@@ -338,11 +345,23 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
         env["FERVLAB_DATABASE_URL"] = f"{base}/{name}"
     else:
         env["FERVLAB_DATABASE_URL"] = f"sqlite:///{tmp / 'fervlab.db'}"
+    try:
+        yield env
+    finally:
+        if admin_url:
+            import psycopg
+
+            with psycopg.connect(admin_url, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{env["FERVLAB_DATABASE_URL"].rpartition("/")[2]}" WITH (FORCE)')
+
+
+def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clips_rate: float, *,
+           consensus: bool = True) -> list[dict]:
     workers = workers or (1 if db == "sqlite" else 2)
     # Enough clips that no level runs dry: generous labels/s × seconds / overlap.
     clips = int(clips_rate * (seconds + 5) / OVERLAP) + 200
     rows = []
-    try:
+    with bench_env(db) as env:
         setup = _in_child("_setup", env, levels, clips)
         proc, port = _serve(env, workers, consensus=consensus)
         try:
@@ -368,12 +387,6 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
                 print(json.dumps(row), flush=True)
         finally:
             _stop(proc)
-    finally:
-        if admin_url:
-            import psycopg
-
-            with psycopg.connect(admin_url, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{env["FERVLAB_DATABASE_URL"].rpartition("/")[2]}" WITH (FORCE)')
     return rows
 
 
