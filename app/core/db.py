@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 import anyio
+from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -165,24 +166,40 @@ async def _take_slot(gate: _Gate) -> None:
         raise DatabaseBusy() from None
 
 
-async def get_session() -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's session, inside one of the process's database slots.
     Async so that FastAPI does not hop to a worker thread to open it and
     again to close it (a sync generator dependency costs two hops). Closing
     is a rollback and a return to the pool: local and instant on SQLite, so
     it runs here; a network round trip on PostgreSQL, so there it runs off
-    the loop, and only if the session took a connection at all (a request
-    answered from the auth cache may not)."""
+    the loop, and only if the session still holds a connection (one that
+    committed, or was answered from the auth cache, does not).
+
+    The slot is given back as soon as the handler has returned holding no
+    connection (before a file streams to a slow client), else once the
+    session is closed after the answer is sent."""
     gate = _gate()
     await _take_slot(gate)
+    held = [True]
+
+    def let_go() -> None:
+        if held[0]:
+            held[0] = False
+            gate.slots.release()
+
     try:
         session = Session(get_engine(), expire_on_commit=False)
+        # FastAPI's stack for the handler's own scope: it ends when the
+        # handler has returned, before the response is sent.
+        handler_scope = request.scope.get("fastapi_function_astack")
+        if handler_scope is not None:
+            handler_scope.callback(lambda: None if session.info.get(_CONNECTED) else let_go())
         try:
             yield session
         finally:
             await _close(session, gate)
     finally:
-        gate.slots.release()
+        let_go()
 
 
 async def _close(session: Session, gate: _Gate) -> None:
@@ -220,6 +237,12 @@ _CONNECTED = "fervlab_connected"
 @event.listens_for(Session, "after_begin")
 def _took_a_connection(session, _transaction, _connection):  # pragma: no cover - trivial
     session.info[_CONNECTED] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _gave_it_back(session):  # pragma: no cover - trivial
+    session.info.pop(_CONNECTED, None)
 
 
 @contextmanager

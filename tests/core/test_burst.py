@@ -146,3 +146,28 @@ def test_a_request_without_a_database_slot_in_time_answers_503(app, session, set
         assert int(busy.headers["retry-after"]) >= 1
         assert holder[0].status_code == 200
         assert http.get("/api/v1/me", headers=me).status_code == 200
+
+
+def test_a_file_streaming_to_a_slow_client_holds_no_database_slot(app, session, settings, monkeypatch, admin_h):
+    """A preview the browser reads slowly keeps its request open long after
+    the handler let the database go; that request must not keep the slot."""
+    import socket
+
+    from tests.factories.clips import make_clips
+
+    clip = make_clips(session, 1)[0]
+    (settings.media_root / clip.preview_path).write_bytes(b"\0" * (64 << 20))  # far more than socket buffers hold
+    monkeypatch.setattr(settings, "db_connections", 1)
+    monkeypatch.setattr(settings, "db_wait_s", 0.5)
+    token = cold_tokens(session, 1, "stream")[0]
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=30) as http:
+        port = int(base.rsplit(":", 1)[1])
+        slow = socket.create_connection(("127.0.0.1", port))
+        try:
+            slow.sendall(f"GET /media/clips/{clip.id}/preview.mp4 HTTP/1.1\r\nHost: x\r\n"
+                         f"Authorization: {admin_h['Authorization']}\r\n\r\n".encode())
+            assert slow.recv(12) == b"HTTP/1.1 200"  # streaming, and never read further
+            me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200, me.text
+        finally:
+            slow.close()
