@@ -12,8 +12,8 @@ the arrival second, then loops `GET /campaigns/{id}/next` → think →
 Retry-After (plus up to a second of jitter, as a polite client does); a
 connection the server closed is reopened and the call sent again (a vote
 sent twice is recognised as a retry). Anything else is an error, counted by
-kind. Each level gets its own campaign (overlap 3, 5 % gold, assisted) of
-`labels per annotator × C / 3` clips.
+kind. Each level gets a fresh instance and campaign (overlap 3, 5 % gold,
+assisted) of `labels per annotator × C / 3` clips, on which the crowd agrees.
 
 Afterwards the database is checked: acknowledged votes that are missing
 (lost), a clip over its overlap or one annotator twice on a clip (double),
@@ -165,8 +165,12 @@ async def _annotator(i: int, port: int, token: str, campaign_id: int, arrive_at:
             lease = json.loads(payload)
             if think:
                 await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+            # The crowd agrees on each clip, so consensus trusts it at 3 votes
+            # and the campaign's size is known (random votes would keep asking
+            # adaptive overlap for more, up to 7).
             status, payload = await _call(conn, log, "POST", "/api/v1/annotations", {
-                "assignment_id": lease["assignment_id"], "expression": rng.choice(EXPRESSIONS), "duration_ms": 1000})
+                "assignment_id": lease["assignment_id"], "expression": EXPRESSIONS[lease["clip_id"] % 7],
+                "duration_ms": 1000})
             if status in (200, 201):
                 log.acked.append(lease["assignment_id"])
                 log.done_at.append(time.perf_counter())
@@ -220,12 +224,12 @@ def _summary(log: Log, t_start: float, n: int) -> dict:
 def run_db(db: str, levels: list[int], per_annotator: int, arrival_s: float, think: float,
            workers: int | None) -> list[dict]:
     workers = workers or (1 if db == "sqlite" else 2)
-    clips = [max(50, math.ceil(level * per_annotator / OVERLAP)) for level in levels]
     rows = []
-    with bench_env(db, "fervlab-burst") as env:
-        setup = _in_child("_setup", env, levels, clips)
-        for level in levels:
-            # A fresh server per level: its auth cache is cold, as on launch day.
+    for level in levels:
+        # A fresh instance per level (a campaign takes every clip there is) and
+        # a fresh server: its auth cache is cold, as on launch day.
+        with bench_env(db, "fervlab-burst") as env:
+            setup = _in_child("_setup", env, [level], max(50, math.ceil(level * per_annotator / OVERLAP)))
             server_log = Path(env["FERVLAB_VAR_DIR"]) / f"server-{level}.log"
             with open(server_log, "w") as out:
                 proc, port = _serve(env, workers, log=out)

@@ -49,9 +49,8 @@ OVERLAP = 3
 
 # -- set-up (runs in a child process so each database gets fresh settings) --------
 
-def _setup(env: dict, levels: list[int], clips_per_level: int | list[int]) -> dict:
-    """Schema, taxonomy, annotators with tokens, one campaign per level (of
-    clips_per_level clips, or of its item for that level)."""
+def _setup(env: dict, levels: list[int], clips_per_level: int) -> dict:
+    """Schema, taxonomy, annotators with tokens, one campaign per level."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
@@ -82,14 +81,13 @@ def _setup(env: dict, levels: list[int], clips_per_level: int | list[int]) -> di
             tokens.append(issue_token(s, user=user))
         campaigns = {}
         rng = random.Random(0)
-        for li, level in enumerate(levels):
-            n_clips = clips_per_level[li] if isinstance(clips_per_level, list) else clips_per_level
+        for level in levels:
             rows = [dict(key=f"bench-{level}-{n}-{uuid.uuid4().hex[:6]}", scene_id=scene_id, source=ClipSource.demo,
                          face_dir=f"bench/{level}/{n}/faces", preview_path=f"bench/{level}/{n}/preview.mp4",
                          start_s=0.0, end_s=0.64, start_frame=0, frame_count=16, fps=25.0, boxes=[],
-                         created_at=utcnow()) for n in range(n_clips)]
+                         created_at=utcnow()) for n in range(clips_per_level)]
             ids = _insert_clips(s, Clip, rows)
-            gold = ids[: max(1, n_clips // 20)]
+            gold = ids[: max(1, clips_per_level // 20)]
             s.execute(sa.insert(GoldAnswer.__table__), [dict(clip_id=i, expression=rng.choice(EXPRESSIONS),
                                                              created_at=utcnow()) for i in gold])
             preds = []
