@@ -80,18 +80,22 @@ async def get_page_user(request: Request, session: SessionDep) -> User:
 
 async def verify_csrf(request: Request) -> None:
     """Browser writes carry the CSRF token of their session (form field
-    `csrf_token` or header `X-CSRF-Token`); bearer-token calls need none."""
+    `csrf_token` or header `X-CSRF-Token`). Bearer-token calls need none, and
+    neither does a request without a valid session cookie: it carries no
+    ambient authority, and authentication refuses it where one is needed."""
     from app.core.security import csrf_ok
 
     if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
+    if data is None:
         return
     token = request.headers.get("x-csrf-token")
     if not token:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            form = await request.form()  # Starlette caches it: the route reads the same form
             token = form.get("csrf_token")
-    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
     if not csrf_ok(data, token if isinstance(token, str) else None):
         raise Forbidden("Missing or wrong CSRF token: reload the page and try again.")
 
@@ -111,13 +115,31 @@ def require_role(role: Role, *, page: bool = False):
     return dep
 
 
+def require_writer(role: Role, *, page: bool = False):
+    """The write protection of every state-changing route: the role first
+    (401/403, or the login page), then the CSRF token for cookie sessions.
+    tests/core/test_write_protection.py walks the router for it."""
+    async def dep(user: User = Depends(require_role(role, page=page)), _: None = Depends(verify_csrf)) -> User:
+        return user
+
+    return dep
+
+
 AdminUser = Annotated[User, Depends(require_role(Role.admin))]
 ReviewerUser = Annotated[User, Depends(require_role(Role.reviewer))]
 AnnotatorUser = Annotated[User, Depends(require_role(Role.annotator))]
 AdminPage = Annotated[User, Depends(require_role(Role.admin, page=True))]
 ReviewerPage = Annotated[User, Depends(require_role(Role.reviewer, page=True))]
+# Writes: JSON API (bearer or cookie) and HTML forms.
+Writer = Annotated[User, Depends(require_writer(Role.annotator))]
+ReviewerWriter = Annotated[User, Depends(require_writer(Role.reviewer))]
+AdminWriter = Annotated[User, Depends(require_writer(Role.admin))]
+PageWriter = Annotated[User, Depends(require_writer(Role.annotator, page=True))]
+ReviewerPageWriter = Annotated[User, Depends(require_writer(Role.reviewer, page=True))]
+AdminPageWriter = Annotated[User, Depends(require_writer(Role.admin, page=True))]
 
 __all__ = [
     "SessionDep", "CsrfChecked", "CurrentUser", "PageUser", "AdminUser", "ReviewerUser", "AnnotatorUser",
-    "AdminPage", "ReviewerPage", "LoginRequired", "utcnow",
+    "AdminPage", "ReviewerPage", "Writer", "ReviewerWriter", "AdminWriter", "PageWriter", "ReviewerPageWriter",
+    "AdminPageWriter", "LoginRequired", "utcnow",
 ]

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep, Writer
 from app.users import service
 from app.users.models import UserCreate, UserPublic, UserUpdate
 
@@ -34,7 +34,7 @@ def my_tokens(session: SessionDep, user: CurrentUser) -> list[dict]:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke(token_id: int, session: SessionDep, user: CurrentUser) -> None:
+def revoke(token_id: int, session: SessionDep, user: Writer) -> None:
     service.revoke_token(session, user=user, token_id=token_id)
 
 
@@ -49,10 +49,10 @@ def list_users(session: SessionDep, _: AdminUser) -> list[UserPublic]:
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
-def create_user(body: UserCreate, session: SessionDep, _: AdminUser) -> UserPublic:
+def create_user(body: UserCreate, session: SessionDep, _: AdminWriter) -> UserPublic:
     return UserPublic.model_validate(service.create_user(session, data=body), from_attributes=True)
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminUser) -> UserPublic:
+def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminWriter) -> UserPublic:
     return UserPublic.model_validate(service.update_user(session, user_id=user_id, data=body), from_attributes=True)
