@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     max_upload_mb: int = Field(512, gt=0)
     session_max_age_s: int = Field(14 * 24 * 3600, gt=0)
+    # Password guessing (app/users/throttle.py): refused passwords allowed per
+    # sliding window, per (account, client address) and per client address.
+    login_window_s: int = Field(15 * 60, gt=0)
+    login_failures_per_account: int = Field(10, gt=0)
+    login_failures_per_address: int = Field(100, gt=0)
     # Celery runs tasks in the calling process when True (tests of tasks only).
     task_always_eager: bool = False
 

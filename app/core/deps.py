@@ -11,6 +11,7 @@ from app.core import auth_cache
 from app.core.db import get_session, utcnow
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import SESSION_COOKIE, hash_token, read_session_cookie
+from app.users import sessions
 from app.users.models import ROLE_RANK, ApiToken, Role, User
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -21,14 +22,14 @@ class LoginRequired(Exception):
 
 
 def _credential(request: Request) -> tuple[str, object] | None:
-    """('token', sha256 of the bearer token) or ('uid', id from the signed
-    session cookie), or None when the request carries neither."""
+    """('token', sha256 of the bearer token) or ('sid', sha256 of the session
+    id in the signed cookie), or None when the request carries neither."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return ("token", hash_token(auth[7:].strip()))
     data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
     request.state.session_data = data
-    return None if data is None else ("uid", data["uid"])
+    return None if data is None else ("sid", hash_token(data["sid"]))
 
 
 def _load_user(session: Session, key: tuple[str, object]) -> User | None:
@@ -41,7 +42,7 @@ def _load_user(session: Session, key: tuple[str, object]) -> User | None:
             raise Unauthorized("Invalid or revoked API token.")
         user = session.get(User, row.user_id)
     else:
-        user = session.get(User, key[1])
+        user = sessions.user_for(session, key[1])  # None once the session ended
     if user is not None:
         auth_cache.put(key, user, gen)
     return user
@@ -98,6 +99,12 @@ async def verify_csrf(request: Request) -> None:
             token = form.get("csrf_token")
     if not csrf_ok(data, token if isinstance(token, str) else None):
         raise Forbidden("Missing or wrong CSRF token: reload the page and try again.")
+
+
+def credential_of(request: Request) -> tuple[str, object] | None:
+    """The credential this request authenticated with (see _credential): what
+    a password change keeps while it ends the others."""
+    return _credential(request)
 
 
 CsrfChecked = Depends(verify_csrf)

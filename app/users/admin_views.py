@@ -47,9 +47,7 @@ def update_user(user_id: int, request: Request, session: SessionDep, admin: Admi
     try:
         data = UserUpdate(role=role or None, active=None if active is None else active == "1",
                           paused=None if paused is None else paused == "1")
-        if user_id == admin.id and (data.active is False or (data.role and data.role != Role.admin)):
-            raise DomainError("You cannot deactivate or demote yourself.")
-        person = users.update_user(session, user_id=user_id, data=data)
+        person = users.update_user(session, user_id=user_id, data=data, by=admin)
     except (ValidationError, DomainError) as exc:
         session.rollback()
         person, error = users.get_user(session, user_id), form_message(exc)
