@@ -5,7 +5,7 @@ from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep, Write
 from app.core.security import SESSION_COOKIE
 from app.users import service
 from app.users.models import PasswordChange, UserCreate, UserPublic, UserUpdate
-from app.users.throttle import client_address
+from app.users.throttle import address_of
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -25,7 +25,7 @@ class TokenOut(BaseModel):
              responses={429: {"description": "Too many failed logins from this address; see Retry-After."}})
 def create_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenOut:
     user = service.authenticate(session, email=body.email, password=body.password,
-                                address=client_address(request.client and request.client.host))
+                                address=address_of(request))
     return TokenOut(access_token=service.issue_token(session, user=user, name=body.name))
 
 
@@ -53,7 +53,7 @@ def change_password(body: PasswordChange, request: Request, session: SessionDep,
     """Every other browser session and API token of yours ends; the one making
     this call stays signed in."""
     service.change_password(session, user=user, data=body, keep=credential_of(request),
-                            address=client_address(request.client and request.client.host))
+                            address=address_of(request))
     return Response(status_code=204)
 
 

@@ -32,6 +32,11 @@ from app.core.security import hash_token
 from app.users.models import LoginFailure
 
 
+def address_of(request) -> str:
+    """The bucket address of a Starlette request's client."""
+    return client_address(request.client.host if request.client else None)
+
+
 def client_address(host: str | None) -> str:
     """The address a bucket is kept for: IPv6 by its /64, which one machine
     usually owns whole (counting single addresses would let it rotate)."""
@@ -88,9 +93,9 @@ def record_failure(session: Session, *, email: str, address: str, now: datetime 
 
 def forget(session: Session, *, email: str, address: str) -> None:
     """A correct password: this pair starts afresh (the address bucket keeps
-    counting, so one known password does not reset a guesser's budget)."""
+    counting, so one known password does not reset a guesser's budget).
+    Committed with what the login makes next (its session or token)."""
     session.exec(delete(LoginFailure).where(LoginFailure.bucket == _pair(email, address)))
-    session.commit()
 
 
 def _in_words(seconds: float) -> str:

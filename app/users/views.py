@@ -16,7 +16,7 @@ from app.core.templating import render
 from app.dashboard import service as dashboard
 from app.users import service, sessions
 from app.users.models import PasswordChange, Role
-from app.users.throttle import client_address
+from app.users.throttle import address_of
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "fervlab_login_csrf"
@@ -51,7 +51,7 @@ def login(request: Request, session: SessionDep, email: str = Form(""), password
         return _login_page(request, next=_safe_next(next), email=email, status_code=403,
                            error="Your login form expired; please try again.")
     try:
-        user = service.authenticate(session, email=email, password=password, address=_address(request))
+        user = service.authenticate(session, email=email, password=password, address=address_of(request))
     except TooManyRequests as exc:
         resp = _login_page(request, next=_safe_next(next), email=email, error=exc.detail, status_code=429)
         resp.headers.update(exc.headers)
@@ -62,10 +62,6 @@ def login(request: Request, session: SessionDep, email: str = Form(""), password
     _set_session_cookie(resp, sessions.start(session, user=user))
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
     return resp
-
-
-def _address(request: Request) -> str:
-    return client_address(request.client and request.client.host)
 
 
 def _set_session_cookie(resp, value: str) -> None:
@@ -103,7 +99,7 @@ def change_password(request: Request, session: SessionDep, user: PageWriter, cur
     try:
         if new_password != confirm_password:
             raise Invalid("The new password and its confirmation differ.")
-        service.change_password(session, user=user, address=_address(request), keep=credential_of(request),
+        service.change_password(session, user=user, address=address_of(request), keep=credential_of(request),
                                 data=PasswordChange(current_password=current_password, new_password=new_password))
     except (ValidationError, DomainError) as exc:
         session.rollback()
