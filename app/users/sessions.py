@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.security import hash_token, make_session_cookie, new_session_id
+from app.core.security import hash_token, make_session_cookie, new_session_id, read_session_cookie
 from app.users.models import LoginSession, User
 
 
@@ -41,8 +41,12 @@ def user_for(session: Session, sid_hash: str) -> User | None:
     ).first()
 
 
-def end(session: Session, *, sid_hash: str) -> None:
-    row = session.exec(select(LoginSession).where(LoginSession.sid_hash == sid_hash)).first()
+def end(session: Session, *, cookie: str | None) -> None:
+    """End the session a cookie names (logout); nothing when it names none."""
+    data = read_session_cookie(cookie)
+    if data is None:
+        return
+    row = session.exec(select(LoginSession).where(LoginSession.sid_hash == hash_token(data["sid"]))).first()
     if row is not None and row.ended_at is None:
         row.ended_at = utcnow()
         session.add(row)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.core.config import get_settings
 from app.core.deps import AdminPage, CsrfChecked, PageUser, PageWriter, SessionDep, credential_of
 from app.core.errors import DomainError, Invalid, TooManyRequests, Unauthorized, form_message
-from app.core.security import SESSION_COOKIE, hash_token, read_session_cookie
+from app.core.security import SESSION_COOKIE
 from app.core.templating import render
 from app.dashboard import service as dashboard
 from app.users import service, sessions
@@ -59,23 +59,17 @@ def login(request: Request, session: SessionDep, email: str = Form(""), password
     except Unauthorized as exc:
         return _login_page(request, next=_safe_next(next), email=email, error=exc.detail, status_code=401)
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    _set_session_cookie(resp, sessions.start(session, user=user))
+    resp.set_cookie(SESSION_COOKIE, sessions.start(session, user=user), httponly=True, samesite="lax",
+                    secure=get_settings().env == "prod", max_age=get_settings().session_max_age_s)
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
     return resp
-
-
-def _set_session_cookie(resp, value: str) -> None:
-    resp.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax",
-                    secure=get_settings().env == "prod", max_age=get_settings().session_max_age_s)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
 def logout(request: Request, session: SessionDep):
     """Ends this browser's session on the server: a copy of the cookie kept
     elsewhere is refused from now on."""
-    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
-    if data is not None:
-        sessions.end(session, sid_hash=hash_token(data["sid"]))
+    sessions.end(session, cookie=request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE)
     return resp
