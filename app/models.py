@@ -6,7 +6,7 @@ from app.jobs.models import Job  # noqa: F401
 from app.labeling.models import Annotation, Assignment, Campaign, CampaignClip, CampaignMember  # noqa: F401
 from app.review.models import Review  # noqa: F401
 from app.taxonomy.models import Expression, Scenario, Scene  # noqa: F401
-from app.users.models import ApiToken, User  # noqa: F401
+from app.users.models import ApiToken, LoginFailure, LoginSession, User  # noqa: F401
 from app.videos.models import Video  # noqa: F401
 from sqlmodel import SQLModel
 

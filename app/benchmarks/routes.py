@@ -3,7 +3,7 @@ from pydantic import BaseModel, Field
 
 from app.benchmarks import service
 from app.clips import service as clips
-from app.core.deps import AdminUser, CurrentUser, ReviewerUser, SessionDep
+from app.core.deps import AdminUser, AdminWriter, CurrentUser, ReviewerUser, SessionDep
 from app.jobs import service as jobs
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
@@ -48,7 +48,7 @@ def _job(job) -> dict:
 
 
 @router.post("/models/train", status_code=202)
-def train(body: TrainRequest, session: SessionDep, user: AdminUser) -> dict:
+def train(body: TrainRequest, session: SessionDep, user: AdminWriter) -> dict:
     from app.benchmarks.zoo import MODEL_NAMES
     from app.core.errors import Invalid
 
@@ -58,13 +58,13 @@ def train(body: TrainRequest, session: SessionDep, user: AdminUser) -> dict:
 
 
 @router.post("/checkpoints/{checkpoint_id}/evaluate", status_code=202)
-def evaluate(checkpoint_id: int, session: SessionDep, user: AdminUser) -> dict:
+def evaluate(checkpoint_id: int, session: SessionDep, user: AdminWriter) -> dict:
     service.get_checkpoint(session, checkpoint_id)
     return _job(jobs.enqueue(session, kind="evaluate", params={"checkpoint": checkpoint_id}, user_id=user.id))
 
 
 @router.post("/prerank", status_code=202)
-def prerank(body: PrerankRequest, session: SessionDep, user: AdminUser) -> dict:
+def prerank(body: PrerankRequest, session: SessionDep, user: AdminWriter) -> dict:
     if body.checkpoint is not None:
         service.get_checkpoint(session, body.checkpoint)
     params = {"checkpoint": body.checkpoint if body.checkpoint is not None else "prior", "all": body.all}

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from app.benchmarks import service
 from app.benchmarks.zoo import MODEL_NAMES
-from app.core.deps import AdminPage, CsrfChecked, PageUser, SessionDep
+from app.core.deps import AdminPageWriter, PageUser, SessionDep
 from app.core.templating import is_htmx, render
 from app.jobs import service as jobs
 from app.jobs.models import Job
@@ -35,22 +35,22 @@ def dashboard(request: Request, session: SessionDep, _: PageUser, a: int | None 
     return render(request, "benchmarks/dashboard.html", ctx, block="jobs" if is_htmx(request) else None)
 
 
-@router.post("/benchmarks/train", dependencies=[CsrfChecked])
-def train(session: SessionDep, user: AdminPage, model: str = Form(...), epochs: int = Form(1)):
+@router.post("/benchmarks/train")
+def train(session: SessionDep, user: AdminPageWriter, model: str = Form(...), epochs: int = Form(1)):
     if model in MODEL_NAMES and 1 <= epochs <= 1000:
         jobs.enqueue(session, kind="train", params={"model": model, "epochs": epochs, "split": "train"}, user_id=user.id)
     return RedirectResponse("/benchmarks", status_code=303)
 
 
-@router.post("/benchmarks/{checkpoint_id}/evaluate", dependencies=[CsrfChecked])
-def evaluate(checkpoint_id: int, session: SessionDep, user: AdminPage):
+@router.post("/benchmarks/{checkpoint_id}/evaluate")
+def evaluate(checkpoint_id: int, session: SessionDep, user: AdminPageWriter):
     service.get_checkpoint(session, checkpoint_id)
     jobs.enqueue(session, kind="evaluate", params={"checkpoint": checkpoint_id}, user_id=user.id)
     return RedirectResponse("/benchmarks", status_code=303)
 
 
-@router.post("/benchmarks/prerank", dependencies=[CsrfChecked])
-def prerank(session: SessionDep, user: AdminPage, checkpoint: str = Form("prior")):
+@router.post("/benchmarks/prerank")
+def prerank(session: SessionDep, user: AdminPageWriter, checkpoint: str = Form("prior")):
     params = {"checkpoint": int(checkpoint) if checkpoint.isdigit() else "prior", "all": False}
     jobs.enqueue(session, kind="prerank", params=params, user_id=user.id)
     return RedirectResponse("/benchmarks", status_code=303)

@@ -6,9 +6,9 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.clips import media
-from app.core.deps import CurrentUser, SessionDep
+from app.core.deps import AdminWriter, CurrentUser, SessionDep
 from app.labeling import service as labelling
-from app.labeling.deps import AdminWriter, SqliteTurn
+from app.labeling.deps import SqliteTurn
 
 router = APIRouter(tags=["clips"])
 

@@ -7,10 +7,9 @@ from pydantic import BaseModel, Field
 
 from app.consensus import quality, runs, service
 from app.consensus.aggregators import DEFAULT_METHOD, available_aggregators
-from app.core.deps import AdminUser, ReviewerUser, SessionDep
+from app.core.deps import AdminUser, AdminWriter, ReviewerUser, SessionDep
 from app.core.errors import Invalid
 from app.jobs import service as jobs
-from app.labeling.deps import AdminWriter
 
 router = APIRouter(prefix="/api/v1", tags=["consensus"])
 

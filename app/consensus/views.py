@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from app.consensus import quality, runs, service
 from app.consensus.aggregators import DEFAULT_METHOD, available_aggregators
-from app.core.deps import AdminPage, CsrfChecked, SessionDep
+from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError
 from app.core.templating import is_htmx, render
 from app.jobs import service as jobs
@@ -42,8 +42,8 @@ def consensus_page(request: Request, session: SessionDep, _: AdminPage, a: int |
     return render(request, "consensus/admin.html", ctx, block="jobs" if is_htmx(request) else None)
 
 
-@router.post("/admin/consensus/runs", dependencies=[CsrfChecked])
-def start_run(session: SessionDep, user: AdminPage, method: str = Form(DEFAULT_METHOD)):
+@router.post("/admin/consensus/runs")
+def start_run(session: SessionDep, user: AdminPageWriter, method: str = Form(DEFAULT_METHOD)):
     if method in available_aggregators():
         jobs.enqueue(session, kind="consensus", params={"method": method}, user_id=user.id)
     return RedirectResponse("/admin/consensus", status_code=303)

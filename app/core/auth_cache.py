@@ -28,7 +28,7 @@ _generation = [0]
 
 
 def get(key: tuple[str, object]):
-    """The cached detached user for ('token', sha256) or ('uid', id), or None."""
+    """The cached detached user for ('token', sha256) or ('sid', sha256), or None."""
     hit = _entries.get(key)
     if hit is None or hit[0] < time.monotonic():
         return None
@@ -68,9 +68,12 @@ def attach(session: OrmSession, cached):
 
 @event.listens_for(OrmSession, "after_flush")
 def _forget_on_write(session, _ctx) -> None:
-    from app.users.models import ApiToken, User
+    from app.users.models import ApiToken, LoginSession, User
 
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, (User, ApiToken)):
             clear()
             return
+    # A new browser session changes no one's standing; an ended one does.
+    if any(isinstance(obj, LoginSession) for obj in (*session.dirty, *session.deleted)):
+        clear()

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     db_connections: int = Field(20, ge=1, le=500)
     # How long a request waits for one before it is answered 503 + Retry-After.
     db_wait_s: float = Field(5.0, gt=0, le=300)
+    # Password guessing (app/users/throttle.py): refused passwords allowed per
+    # sliding window, per (account, client address) and per client address.
+    login_window_s: int = Field(15 * 60, gt=0)
+    login_failures_per_account: int = Field(10, gt=0)
+    login_failures_per_address: int = Field(100, gt=0)
     # Celery runs tasks in the calling process when True (tests of tasks only).
     task_always_eager: bool = False
 

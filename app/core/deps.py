@@ -11,6 +11,7 @@ from app.core import auth_cache
 from app.core.db import get_session, read_session, utcnow
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import SESSION_COOKIE, hash_token, read_session_cookie
+from app.users import sessions
 from app.users.models import ROLE_RANK, ApiToken, Role, User
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -21,14 +22,14 @@ class LoginRequired(Exception):
 
 
 def _credential(request: Request) -> tuple[str, object] | None:
-    """('token', sha256 of the bearer token) or ('uid', id from the signed
-    session cookie), or None when the request carries neither."""
+    """('token', sha256 of the bearer token) or ('sid', sha256 of the session
+    id in the signed cookie), or None when the request carries neither."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return ("token", hash_token(auth[7:].strip()))
     data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
     request.state.session_data = data
-    return None if data is None else ("uid", data["uid"])
+    return None if data is None else ("sid", hash_token(data["sid"]))
 
 
 def _load_user(session: Session, key: tuple[str, object]) -> User | None:
@@ -41,7 +42,7 @@ def _load_user(session: Session, key: tuple[str, object]) -> User | None:
             raise Unauthorized("Invalid or revoked API token.")
         user = session.get(User, row.user_id)
     else:
-        user = session.get(User, key[1])
+        user = sessions.user_for(session, key[1])  # None once the session ended
     if user is not None:
         auth_cache.put(key, user, gen)
     return user
@@ -90,20 +91,30 @@ async def get_page_user(request: Request, session: SessionDep) -> User:
 
 async def verify_csrf(request: Request) -> None:
     """Browser writes carry the CSRF token of their session (form field
-    `csrf_token` or header `X-CSRF-Token`); bearer-token calls need none."""
+    `csrf_token` or header `X-CSRF-Token`). Bearer-token calls need none, and
+    neither does a request without a valid session cookie: it carries no
+    ambient authority, and authentication refuses it where one is needed."""
     from app.core.security import csrf_ok
 
     if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
+    if data is None:
         return
     token = request.headers.get("x-csrf-token")
     if not token:
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            form = await request.form()  # Starlette caches it: the route reads the same form
             token = form.get("csrf_token")
-    data = read_session_cookie(request.cookies.get(SESSION_COOKIE))
     if not csrf_ok(data, token if isinstance(token, str) else None):
         raise Forbidden("Missing or wrong CSRF token: reload the page and try again.")
+
+
+def credential_of(request: Request) -> tuple[str, object] | None:
+    """The credential this request authenticated with (see _credential): what
+    a password change keeps while it ends the others."""
+    return _credential(request)
 
 
 CsrfChecked = Depends(verify_csrf)
@@ -121,13 +132,31 @@ def require_role(role: Role, *, page: bool = False):
     return dep
 
 
+def require_writer(role: Role, *, page: bool = False):
+    """The write protection of every state-changing route: the role first
+    (401/403, or the login page), then the CSRF token for cookie sessions.
+    tests/core/test_write_protection.py walks the router for it."""
+    async def dep(user: User = Depends(require_role(role, page=page)), _: None = Depends(verify_csrf)) -> User:
+        return user
+
+    return dep
+
+
 AdminUser = Annotated[User, Depends(require_role(Role.admin))]
 ReviewerUser = Annotated[User, Depends(require_role(Role.reviewer))]
 AnnotatorUser = Annotated[User, Depends(require_role(Role.annotator))]
 AdminPage = Annotated[User, Depends(require_role(Role.admin, page=True))]
 ReviewerPage = Annotated[User, Depends(require_role(Role.reviewer, page=True))]
+# Writes: JSON API (bearer or cookie) and HTML forms.
+Writer = Annotated[User, Depends(require_writer(Role.annotator))]
+ReviewerWriter = Annotated[User, Depends(require_writer(Role.reviewer))]
+AdminWriter = Annotated[User, Depends(require_writer(Role.admin))]
+PageWriter = Annotated[User, Depends(require_writer(Role.annotator, page=True))]
+ReviewerPageWriter = Annotated[User, Depends(require_writer(Role.reviewer, page=True))]
+AdminPageWriter = Annotated[User, Depends(require_writer(Role.admin, page=True))]
 
 __all__ = [
     "SessionDep", "CsrfChecked", "CurrentUser", "PageUser", "AdminUser", "ReviewerUser", "AnnotatorUser",
-    "AdminPage", "ReviewerPage", "LoginRequired", "utcnow",
+    "AdminPage", "ReviewerPage", "Writer", "ReviewerWriter", "AdminWriter", "PageWriter", "ReviewerPageWriter",
+    "AdminPageWriter", "LoginRequired", "utcnow",
 ]

@@ -39,6 +39,16 @@ class Unavailable(DomainError):
     status_code = 503
 
 
+class TooManyRequests(DomainError):
+    """429; `headers` carries Retry-After (whole seconds) to the response."""
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after_s: int):
+        super().__init__(detail)
+        self.retry_after_s = max(1, int(retry_after_s))
+        self.headers = {"Retry-After": str(self.retry_after_s)}
+
+
 def validation_text(errors) -> str:
     """Pydantic's errors as one sentence: `field: message; ...` (where a
     request part such as `body` leads the location, it is dropped)."""

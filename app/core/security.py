@@ -1,5 +1,5 @@
-"""Passwords (argon2), API tokens (random, stored as sha256), signed session
-cookies and CSRF tokens (itsdangerous)."""
+"""Passwords (argon2), API tokens and session ids (random, stored as sha256),
+signed session cookies and CSRF tokens (itsdangerous)."""
 from __future__ import annotations
 
 import hashlib
@@ -42,10 +42,15 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(get_settings().secret_key, salt="fervlab-session")
 
 
-def make_session_cookie(user_id: int) -> str:
-    # The CSRF secret rides inside the signed session, so forms can be checked
-    # without server-side session storage.
-    return _serializer().dumps({"uid": user_id, "csrf": secrets.token_urlsafe(16)})
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def make_session_cookie(sid: str) -> str:
+    # `sid` names the server-side session (app/users/sessions.py), which is
+    # what logout and revocation end; the CSRF secret rides inside the signed
+    # cookie, so forms are checked without another lookup.
+    return _serializer().dumps({"sid": sid, "csrf": secrets.token_urlsafe(16)})
 
 
 def read_session_cookie(value: str | None) -> dict | None:
@@ -55,7 +60,8 @@ def read_session_cookie(value: str | None) -> dict | None:
         data = _serializer().loads(value, max_age=get_settings().session_max_age_s)
     except BadSignature:
         return None
-    return data if isinstance(data, dict) and "uid" in data else None
+    # Cookies from before server-side sessions (no "sid") are simply invalid.
+    return data if isinstance(data, dict) and isinstance(data.get("sid"), str) else None
 
 
 def csrf_token_for(session: dict | None) -> str:

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from app.core.deps import AdminPage, CsrfChecked, SessionDep
+from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
 from app.labeling import service
@@ -36,8 +36,8 @@ def campaigns_page(request: Request, session: SessionDep, _: AdminPage):
     return _campaigns_page(request, session)
 
 
-@router.post("/admin/campaigns", dependencies=[CsrfChecked])
-async def create_campaign(request: Request, session: SessionDep, _: AdminPage):
+@router.post("/admin/campaigns")
+async def create_campaign(request: Request, session: SessionDep, _: AdminPageWriter):
     form = await request.form()
     fields = {k: v for k, v in form.items() if k not in ("csrf_token", "scene_ids", "assisted") and v != ""}
     fields["assisted"] = form.get("assisted") == "on"
@@ -75,8 +75,8 @@ def campaign_progress(campaign_id: int, request: Request, session: SessionDep, _
     return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id), block="progress")
 
 
-@router.post("/admin/campaigns/{campaign_id}", dependencies=[CsrfChecked])
-async def update_campaign(campaign_id: int, request: Request, session: SessionDep, _: AdminPage):
+@router.post("/admin/campaigns/{campaign_id}")
+async def update_campaign(campaign_id: int, request: Request, session: SessionDep, _: AdminPageWriter):
     form = await request.form()
     fields = {k: v for k, v in form.items() if k not in ("csrf_token", "assisted") and v != ""}
     fields["assisted"] = form.get("assisted") == "on"
@@ -93,16 +93,16 @@ def _update_campaign(campaign_id: int, request: Request, session, fields: dict):
     return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
 
 
-@router.post("/admin/campaigns/{campaign_id}/annotators/{user_id}/reinstate", dependencies=[CsrfChecked])
-def reinstate(campaign_id: int, user_id: int, request: Request, session: SessionDep, _: AdminPage):
+@router.post("/admin/campaigns/{campaign_id}/annotators/{user_id}/reinstate")
+def reinstate(campaign_id: int, user_id: int, request: Request, session: SessionDep, _: AdminPageWriter):
     service.reinstate(session, campaign_id=campaign_id, user_id=user_id)
     if is_htmx(request):
         return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id), block="progress")
     return RedirectResponse(f"/admin/campaigns/{campaign_id}", status_code=303)
 
 
-@router.post("/admin/campaigns/{campaign_id}/gold", dependencies=[CsrfChecked])
-def mark_gold(campaign_id: int, request: Request, session: SessionDep, admin: AdminPage,
+@router.post("/admin/campaigns/{campaign_id}/gold")
+def mark_gold(campaign_id: int, request: Request, session: SessionDep, admin: AdminPageWriter,
               clip_id: str = Form(""), expression: str = Form("")):
     try:
         if not clip_id.strip().isdigit():
@@ -131,15 +131,15 @@ def gold_page(campaign_id: int, request: Request, session: SessionDep, _: AdminP
     return render(request, "admin/gold.html", _gold_ctx(session, campaign_id, offset))
 
 
-@router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}", dependencies=[CsrfChecked])
-def gold_pick(campaign_id: int, clip_id: int, request: Request, session: SessionDep, admin: AdminPage,
+@router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}")
+def gold_pick(campaign_id: int, clip_id: int, request: Request, session: SessionDep, admin: AdminPageWriter,
               expression: str = Form(""), offset: int = Form(0)):
     return _gold_change(request, session, campaign_id, clip_id, offset,
                         lambda: service.mark_gold(session, clip_id=clip_id, expression=expression, by=admin))
 
 
-@router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}/remove", dependencies=[CsrfChecked])
-def gold_remove(campaign_id: int, clip_id: int, request: Request, session: SessionDep, _: AdminPage,
+@router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}/remove")
+def gold_remove(campaign_id: int, clip_id: int, request: Request, session: SessionDep, _: AdminPageWriter,
                 offset: int = Form(0)):
     """The clip is an ordinary one again (its votes so far count as crowd votes)."""
     return _gold_change(request, session, campaign_id, clip_id, offset,

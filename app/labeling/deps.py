@@ -1,8 +1,5 @@
-"""Dependencies of the labelling API.
-
-`Writer` / `AdminWriter`: JSON writes that browsers make too: authenticate
-first (401 before 403), then check CSRF for cookie-authenticated calls
-(bearer calls need none; see app.core.deps.verify_csrf).
+"""Dependencies of the labelling API (its writers, `Writer` and
+`AdminWriter`, live in app.core.deps with every other route's).
 
 `sqlite_turn`: on SQLite, one labelling request at a time per process, from
 its first query to its last. Every SQLite transaction here begins with
@@ -16,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from app.core.config import get_settings
-from app.core.deps import AdminUser, CurrentUser, verify_csrf
-from app.users.models import User
 
 # One lock per event loop (tests run several loops in one process).
 _turns: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -42,16 +36,3 @@ async def sqlite_turn() -> AsyncIterator[None]:
 
 SqliteTurn = Depends(sqlite_turn)
 
-
-async def _writer(request: Request, user: CurrentUser) -> User:
-    await verify_csrf(request)
-    return user
-
-
-async def _admin_writer(request: Request, user: AdminUser) -> User:
-    await verify_csrf(request)
-    return user
-
-
-Writer = Annotated[User, Depends(_writer)]
-AdminWriter = Annotated[User, Depends(_admin_writer)]

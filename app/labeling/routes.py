@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep, Writer
 from app.labeling import dealer, service, votes
-from app.labeling.deps import AdminWriter, SqliteTurn, Writer
+from app.labeling.deps import SqliteTurn
 from app.labeling.models import AnnotationCreate, CampaignCreate, CampaignUpdate
 from app.labeling.schemas import AnnotationOut, AnnotatorRow, CampaignOut, DealOut, MemberStats
 

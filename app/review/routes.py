@@ -1,23 +1,12 @@
 """The expert review JSON API."""
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Query
 
-from fastapi import APIRouter, Depends, Query, Request
-
-from app.core.deps import ReviewerUser, SessionDep, verify_csrf
+from app.core.deps import ReviewerUser, ReviewerWriter, SessionDep
 from app.review import service
-from app.users.models import User
 
 router = APIRouter(prefix="/api/v1", tags=["review"])
-
-
-async def _reviewer_writer(request: Request, user: ReviewerUser) -> User:
-    await verify_csrf(request)  # after authentication: 401/403 before a CSRF complaint
-    return user
-
-
-ReviewerWriter = Annotated[User, Depends(_reviewer_writer)]
 
 
 @router.get("/review/queue")

@@ -6,7 +6,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.consensus import service as consensus
-from app.core.deps import CsrfChecked, ReviewerPage, SessionDep
+from app.core.deps import ReviewerPage, ReviewerPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
 from app.review import service
@@ -22,8 +22,8 @@ def review_page(request: Request, session: SessionDep, _: ReviewerPage, offset: 
         "offset": offset, "expressions": consensus.expression_names(session)})
 
 
-@router.post("/review/{clip_id}", dependencies=[CsrfChecked])
-def review_clip(clip_id: int, request: Request, session: SessionDep, reviewer: ReviewerPage,
+@router.post("/review/{clip_id}")
+def review_clip(clip_id: int, request: Request, session: SessionDep, reviewer: ReviewerPageWriter,
                 decision: str = Form(""), expression: str = Form(""), reason: str = Form("")):
     error = None
     try:

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from app.core.deps import AdminUser, SessionDep
+from app.core.deps import AdminWriter, SessionDep
 from app.taxonomy import service
 from app.taxonomy.models import SceneCreate
 
@@ -13,6 +13,6 @@ def get_taxonomy(session: SessionDep) -> dict:
 
 
 @router.post("/scenes", status_code=201)
-def create_scene(body: SceneCreate, session: SessionDep, _: AdminUser) -> dict:
+def create_scene(body: SceneCreate, session: SessionDep, _: AdminWriter) -> dict:
     scene = service.add_scene(session, name=body.name, scenario=body.scenario)
     return {"id": scene.id, "name": scene.name, "scenario": body.scenario}

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from app.core.deps import AdminPage, CsrfChecked, SessionDep
+from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
 from app.users import service as users
@@ -27,8 +27,8 @@ def users_page(request: Request, session: SessionDep, _: AdminPage):
     return _users_page(request, session)
 
 
-@router.post("/admin/users", dependencies=[CsrfChecked])
-def create_user(request: Request, session: SessionDep, _: AdminPage, email: str = Form(""),
+@router.post("/admin/users")
+def create_user(request: Request, session: SessionDep, _: AdminPageWriter, email: str = Form(""),
                 password: str = Form(""), role: str = Form("annotator")):
     try:
         users.create_user(session, data=UserCreate(email=email, password=password, role=role))
@@ -39,17 +39,15 @@ def create_user(request: Request, session: SessionDep, _: AdminPage, email: str 
     return RedirectResponse("/admin/users", status_code=303)
 
 
-@router.post("/admin/users/{user_id}", dependencies=[CsrfChecked])
-def update_user(user_id: int, request: Request, session: SessionDep, admin: AdminPage,
+@router.post("/admin/users/{user_id}")
+def update_user(user_id: int, request: Request, session: SessionDep, admin: AdminPageWriter,
                 role: str | None = Form(None), active: str | None = Form(None), paused: str | None = Form(None)):
     """One row's buttons: change role, deactivate/reactivate, lift a pause."""
     error = None
     try:
         data = UserUpdate(role=role or None, active=None if active is None else active == "1",
                           paused=None if paused is None else paused == "1")
-        if user_id == admin.id and (data.active is False or (data.role and data.role != Role.admin)):
-            raise DomainError("You cannot deactivate or demote yourself.")
-        person = users.update_user(session, user_id=user_id, data=data)
+        person = users.update_user(session, user_id=user_id, data=data, by=admin)
     except (ValidationError, DomainError) as exc:
         session.rollback()
         person, error = users.get_user(session, user_id), form_message(exc)

@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import Enum
 
 from pydantic import field_validator
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
@@ -58,6 +59,11 @@ class UserUpdate(SQLModel):
     password: str | None = Field(default=None, min_length=8, max_length=256)
 
 
+class PasswordChange(SQLModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(min_length=8, max_length=256)
+
+
 class UserPublic(SQLModel):
     id: int
     email: str
@@ -77,3 +83,28 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser. The session cookie names it, so logout, a password
+    change, deactivation and "log out everywhere" end it on the server, not
+    only in the browser that happens to delete its cookie."""
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    # sha256 of the random id in the cookie, as for API tokens.
+    sid_hash: str = Field(unique=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """One refused password, once per bucket it counts in (app/users/throttle.py).
+    In the database, so every uvicorn worker counts the same attempts."""
+    __table_args__ = (Index("ix_loginfailure_bucket_at", "bucket", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # sha256 of the bucket's name ("pair:<email>|<address>", "addr:<address>"):
+    # bounded in size whatever the attacker types, and no email kept in clear.
+    bucket: str = Field(max_length=64)
+    at: datetime = Field(default_factory=utcnow, index=True)  # expired rows are deleted by it

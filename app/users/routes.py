@@ -1,9 +1,11 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep, Writer, credential_of
+from app.core.security import SESSION_COOKIE
 from app.users import service
-from app.users.models import UserCreate, UserPublic, UserUpdate
+from app.users.models import PasswordChange, UserCreate, UserPublic, UserUpdate
+from app.users.throttle import address_of
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -19,9 +21,11 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"
 
 
-@router.post("/auth/token", response_model=TokenOut)
-def create_token(body: TokenRequest, session: SessionDep) -> TokenOut:
-    user = service.authenticate(session, email=body.email, password=body.password)
+@router.post("/auth/token", response_model=TokenOut,
+             responses={429: {"description": "Too many failed logins from this address; see Retry-After."}})
+def create_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenOut:
+    user = service.authenticate(session, email=body.email, password=body.password,
+                                address=address_of(request))
     return TokenOut(access_token=service.issue_token(session, user=user, name=body.name))
 
 
@@ -34,7 +38,7 @@ def my_tokens(session: SessionDep, user: CurrentUser) -> list[dict]:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke(token_id: int, session: SessionDep, user: CurrentUser) -> None:
+def revoke(token_id: int, session: SessionDep, user: Writer) -> None:
     service.revoke_token(session, user=user, token_id=token_id)
 
 
@@ -43,16 +47,39 @@ def me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user, from_attributes=True)
 
 
+@router.post("/me/password", status_code=204,
+             responses={429: {"description": "Too many wrong passwords from this address; see Retry-After."}})
+def change_password(body: PasswordChange, request: Request, session: SessionDep, user: Writer) -> Response:
+    """Every other browser session and API token of yours ends; the one making
+    this call stays signed in."""
+    service.change_password(session, user=user, data=body, keep=credential_of(request),
+                            address=address_of(request))
+    return Response(status_code=204)
+
+
+@router.post("/me/logout-everywhere", status_code=204)
+def logout_everywhere(session: SessionDep, user: Writer) -> Response:
+    """Ends every browser session and revokes every API token of yours,
+    including the one making this call."""
+    service.log_out_everywhere(session, user=user)
+    resp = Response(status_code=204)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
 @router.get("/users", response_model=list[UserPublic])
 def list_users(session: SessionDep, _: AdminUser) -> list[UserPublic]:
     return [UserPublic.model_validate(u, from_attributes=True) for u in service.list_users(session)]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
-def create_user(body: UserCreate, session: SessionDep, _: AdminUser) -> UserPublic:
+def create_user(body: UserCreate, session: SessionDep, _: AdminWriter) -> UserPublic:
     return UserPublic.model_validate(service.create_user(session, data=body), from_attributes=True)
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminUser) -> UserPublic:
-    return UserPublic.model_validate(service.update_user(session, user_id=user_id, data=body), from_attributes=True)
+def update_user(user_id: int, body: UserUpdate, session: SessionDep, admin: AdminWriter) -> UserPublic:
+    """A new password or a deactivation ends the person's sessions and API
+    tokens; no one can demote or deactivate themselves."""
+    return UserPublic.model_validate(service.update_user(session, user_id=user_id, data=body, by=admin),
+                                     from_attributes=True)

@@ -6,15 +6,17 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
 from app.core.config import get_settings
-from app.core.deps import AdminPage, CsrfChecked, PageUser, SessionDep
-from app.core.errors import Unauthorized
-from app.core.security import SESSION_COOKIE, make_session_cookie
+from app.core.deps import AdminPage, CsrfChecked, PageUser, PageWriter, SessionDep, credential_of
+from app.core.errors import DomainError, Invalid, TooManyRequests, Unauthorized, form_message
+from app.core.security import SESSION_COOKIE
 from app.core.templating import render
 from app.dashboard import service as dashboard
-from app.users import service
-from app.users.models import Role
+from app.users import service, sessions
+from app.users.models import PasswordChange, Role
+from app.users.throttle import address_of
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "fervlab_login_csrf"
@@ -49,18 +51,64 @@ def login(request: Request, session: SessionDep, email: str = Form(""), password
         return _login_page(request, next=_safe_next(next), email=email, status_code=403,
                            error="Your login form expired; please try again.")
     try:
-        user = service.authenticate(session, email=email, password=password)
+        user = service.authenticate(session, email=email, password=password, address=address_of(request))
+    except TooManyRequests as exc:
+        resp = _login_page(request, next=_safe_next(next), email=email, error=exc.detail, status_code=429)
+        resp.headers.update(exc.headers)
+        return resp
     except Unauthorized as exc:
         return _login_page(request, next=_safe_next(next), email=email, error=exc.detail, status_code=401)
     resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(SESSION_COOKIE, make_session_cookie(user.id), httponly=True, samesite="lax",
+    resp.set_cookie(SESSION_COOKIE, sessions.start(session, user=user), httponly=True, samesite="lax",
                     secure=get_settings().env == "prod", max_age=get_settings().session_max_age_s)
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
     return resp
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout():
+def logout(request: Request, session: SessionDep):
+    """Ends this browser's session on the server: a copy of the cookie kept
+    elsewhere is refused from now on."""
+    sessions.end(session, cookie=request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE)
+    return resp
+
+
+def _account_page(request: Request, session, user, *, error: str | None = None, notice: str | None = None,
+                  status_code: int = 200):
+    return render(request, "users/account.html", {"access": service.live_access(session, user=user),
+                                                   "error": error, "notice": notice}, status_code=status_code)
+
+
+@router.get("/account")
+def account(request: Request, session: SessionDep, user: PageUser):
+    return _account_page(request, session, user)
+
+
+@router.post("/account/password")
+def change_password(request: Request, session: SessionDep, user: PageWriter, current_password: str = Form(""),
+                    new_password: str = Form(""), confirm_password: str = Form("")):
+    """This browser stays signed in; every other session and API token ends."""
+    try:
+        if new_password != confirm_password:
+            raise Invalid("The new password and its confirmation differ.")
+        service.change_password(session, user=user, address=address_of(request), keep=credential_of(request),
+                                data=PasswordChange(current_password=current_password, new_password=new_password))
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        code = exc.status_code if isinstance(exc, DomainError) else 422
+        resp = _account_page(request, session, user, error=form_message(exc), status_code=code)
+        resp.headers.update(getattr(exc, "headers", None) or {})
+        return resp
+    return _account_page(request, session, user,
+                         notice="Password changed. Every other browser session and API token of yours has ended.")
+
+
+@router.post("/account/logout-everywhere")
+def logout_everywhere(session: SessionDep, user: PageWriter):
+    """Every browser session (this one too) and every API token ends."""
+    service.log_out_everywhere(session, user=user)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE)
     return resp

@@ -3,7 +3,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from app.clips import service as clips
 from app.clips.models import ClipPublic
 from app.core.config import get_settings
-from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep
 from app.core.errors import TooLarge
 from app.videos import service, storage
 from app.videos.models import VideoPublic
@@ -20,7 +20,7 @@ def check_length(request: Request) -> None:
 
 
 @router.post("/videos", status_code=202, response_model=VideoPublic)
-def upload_video(request: Request, session: SessionDep, user: AdminUser, file: UploadFile = File(...),
+def upload_video(request: Request, session: SessionDep, user: AdminWriter, file: UploadFile = File(...),
                  scene_id: int = Form(...)) -> VideoPublic:
     check_length(request)
     staged = storage.stage_upload(file.file, file.filename or "video")
@@ -41,7 +41,7 @@ def get_video(video_id: int, session: SessionDep, _: AdminUser) -> VideoPublic:
 
 
 @router.post("/videos/{video_id}/ingest", status_code=202, response_model=VideoPublic)
-def reingest(video_id: int, session: SessionDep, _: AdminUser) -> VideoPublic:
+def reingest(video_id: int, session: SessionDep, _: AdminWriter) -> VideoPublic:
     video = service.requeue(session, video_id=video_id)
     service.enqueue_ingest(video)
     return service.to_public(video)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from app.clips import service as clips
-from app.core.deps import AdminPage, CsrfChecked, SessionDep
+from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError
 from app.core.templating import is_htmx, render
 from app.taxonomy import service as taxonomy
@@ -30,8 +30,8 @@ def videos_page(request: Request, session: SessionDep, _: AdminPage):
     return _page(request, session, block="table" if is_htmx(request) else None)
 
 
-@router.post("/admin/videos", dependencies=[CsrfChecked])
-def upload(request: Request, session: SessionDep, user: AdminPage, scene_id: int = Form(...),
+@router.post("/admin/videos")
+def upload(request: Request, session: SessionDep, user: AdminPageWriter, scene_id: int = Form(...),
            files: list[UploadFile] = File(...)):
     messages, errors = [], []
     for f in files:
@@ -59,8 +59,8 @@ def video_detail(request: Request, video_id: int, session: SessionDep, _: AdminP
     return render(request, "videos/detail.html", {"video": video, "clips": rows, "total": total})
 
 
-@router.post("/admin/videos/{video_id}/ingest", dependencies=[CsrfChecked])
-def reingest(video_id: int, session: SessionDep, _: AdminPage):
+@router.post("/admin/videos/{video_id}/ingest")
+def reingest(video_id: int, session: SessionDep, _: AdminPageWriter):
     video = service.requeue(session, video_id=video_id)
     service.enqueue_ingest(video)
     return RedirectResponse("/admin/videos", status_code=303)

@@ -1,5 +1,5 @@
 from app.users.models import Role
-from tests.factories.users import PASSWORD, bearer, make_user
+from tests.factories.users import PASSWORD, bearer, browser_login, make_user
 
 
 def test_token_for_right_password_and_401_for_wrong(client, session):
@@ -59,3 +59,29 @@ def test_admin_manages_users(client, session):
     assert client.patch("/api/v1/users/9999", json={"active": True}, headers=h).status_code == 404
     emails = [u["email"] for u in client.get("/api/v1/users", headers=h).json()]
     assert emails == [admin.email, "new@example.org"]
+
+
+def test_an_admin_cannot_demote_or_deactivate_themselves_over_the_api(client, session):
+    """The service refuses, so the API and the people page agree."""
+    admin, other = make_user(session, Role.admin), make_user(session, Role.admin)
+    h = bearer(session, admin)
+    for change in ({"role": "reviewer"}, {"role": "annotator", "active": True}, {"active": False}):
+        r = client.patch(f"/api/v1/users/{admin.id}", json=change, headers=h)
+        assert r.status_code == 403 and r.json() == {"detail": "You cannot deactivate or demote yourself."}, change
+    me = client.get("/api/v1/me", headers=h).json()
+    assert me["role"] == "admin" and me["active"] is True
+    # Harmless changes to oneself, and demoting another admin, still work.
+    assert client.patch(f"/api/v1/users/{admin.id}", json={"role": "admin"}, headers=h).status_code == 200
+    assert client.patch(f"/api/v1/users/{other.id}", json={"role": "reviewer"}, headers=h).json()["role"] == "reviewer"
+
+
+def test_the_people_page_refuses_the_same(client, session):
+    import re
+
+    admin = make_user(session, Role.admin)
+    assert browser_login(client, admin).status_code == 303
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/users").text).group(1)
+    r = client.post(f"/admin/users/{admin.id}", data={"csrf_token": token, "active": "0"},
+                    headers={"HX-Request": "true"})
+    assert "You cannot deactivate or demote yourself." in r.text
+    assert client.get("/api/v1/me").json()["active"] is True

@@ -12,7 +12,8 @@ def test_a_deactivated_account_is_refused_at_once(client, session):
     assert client.get("/api/v1/me", headers=h_ann).status_code == 200  # now remembered
     assert client.patch(f"/api/v1/users/{ann.id}", json={"active": False}, headers=h_admin).status_code == 200
     r = client.get("/api/v1/me", headers=h_ann)
-    assert r.status_code == 401 and r.json() == {"detail": "This account is deactivated."}
+    # Deactivation revoked the token too (reactivation does not revive it).
+    assert r.status_code == 401 and r.json() == {"detail": "Invalid or revoked API token."}
 
 
 def test_a_change_made_elsewhere_is_seen_within_the_ttl(client, session, monkeypatch):
