@@ -1,30 +1,22 @@
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter
 
 from app.clips import service as clips
 from app.clips.models import ClipPublic
-from app.core.config import get_settings
 from app.core.deps import AdminUser, CurrentUser, SessionDep
-from app.core.errors import TooLarge
 from app.videos import service, storage
 from app.videos.models import VideoPublic
+from app.videos.upload import ApiUpload, upload_doc
 
 router = APIRouter(prefix="/api/v1", tags=["videos"])
 
 
-def check_length(request: Request) -> None:
-    """Refuse an over-size upload from its Content-Length, before reading it."""
-    s = get_settings()
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > s.max_upload_bytes + 64 * 1024:
-        raise TooLarge(f"The upload is larger than the {s.max_upload_mb} MB limit (FERVLAB_MAX_UPLOAD_MB).")
-
-
-@router.post("/videos", status_code=202, response_model=VideoPublic)
-def upload_video(request: Request, session: SessionDep, user: AdminUser, file: UploadFile = File(...),
-                 scene_id: int = Form(...)) -> VideoPublic:
-    check_length(request)
-    staged = storage.stage_upload(file.file, file.filename or "video")
-    video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id)
+@router.post("/videos", status_code=202, response_model=VideoPublic,
+             openapi_extra=upload_doc("file", many=False))
+def upload_video(session: SessionDep, upload: ApiUpload) -> VideoPublic:
+    """Multipart: `file` (the video) and `scene_id`. Only an admin's body is
+    read, and never more than FERVLAB_MAX_UPLOAD_MB of it."""
+    staged = storage.stage_upload(upload.files[0].file, upload.files[0].filename or "video")
+    video, created = service.register(session, scene_id=upload.scene_id, staged=staged, user_id=upload.user.id)
     if created:
         service.enqueue_ingest(video)
     return service.to_public(video)

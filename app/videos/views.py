@@ -1,7 +1,7 @@
 """Admin pages: upload videos, watch their ingest, browse their clips."""
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from app.clips import service as clips
@@ -11,6 +11,7 @@ from app.core.templating import is_htmx, render
 from app.taxonomy import service as taxonomy
 from app.videos import service, storage
 from app.videos.models import VideoStatus
+from app.videos.upload import PageUpload, upload_doc
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,11 +31,13 @@ def videos_page(request: Request, session: SessionDep, _: AdminPage):
     return _page(request, session, block="table" if is_htmx(request) else None)
 
 
-@router.post("/admin/videos", dependencies=[CsrfChecked])
-def upload(request: Request, session: SessionDep, user: AdminPage, scene_id: int = Form(...),
-           files: list[UploadFile] = File(...)):
+# CSRF is checked by PageUpload, after authentication and before the body
+# is used (app/videos/upload.py).
+@router.post("/admin/videos", openapi_extra=upload_doc("files", many=True))
+def upload(request: Request, session: SessionDep, upload: PageUpload):
     messages, errors = [], []
-    for f in files:
+    user, scene_id = upload.user, upload.scene_id
+    for f in upload.files:
         if not f.filename:
             continue
         try:
