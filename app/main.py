@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.config import get_settings
 from app.core.deps import LoginRequired
-from app.core.errors import DomainError, validation_text
+from app.core.errors import DomainError, document_errors, validation_text
 from app.core.headers import SecurityHeadersMiddleware
 from app.core.limits import BodyLimitMiddleware
 
@@ -58,6 +58,7 @@ def create_app() -> FastAPI:
     # Outermost last: every answer, a 413 included, gets the security headers.
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    document_errors(app)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

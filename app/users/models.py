@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
-from app.core.types import str_enum_field
+from app.core.types import Bool, Email, Text, str_enum_field
 
 
 class Role(str, Enum):
@@ -19,13 +18,6 @@ class Role(str, Enum):
 
 # Who may act as whom: an admin can do what a reviewer can, and so on.
 ROLE_RANK = {Role.annotator: 0, Role.reviewer: 1, Role.admin: 2}
-
-
-def _check_email(v: str) -> str:
-    v = v.strip().lower()
-    if "@" not in v or v.startswith("@") or v.endswith("@") or " " in v:
-        raise ValueError("must be an email address")
-    return v
 
 
 class UserBase(SQLModel):
@@ -44,18 +36,16 @@ class User(UserBase, table=True):
 
 
 class UserCreate(SQLModel):
-    email: str = Field(max_length=254)
-    password: str = Field(min_length=8, max_length=256)
+    email: Email
+    password: Text(256, min_length=8)
     role: Role = Role.annotator
-
-    _email = field_validator("email")(_check_email)
 
 
 class UserUpdate(SQLModel):
     role: Role | None = None
-    active: bool | None = None
-    paused: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+    active: Bool | None = None
+    paused: Bool | None = None
+    password: Text(256, min_length=8) | None = None
 
 
 class UserPublic(SQLModel):

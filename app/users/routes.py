@@ -2,6 +2,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.types import Id, Name, Text
 from app.users import service
 from app.users.models import UserCreate, UserPublic, UserUpdate
 
@@ -9,9 +10,9 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 
 
 class TokenRequest(BaseModel):
-    email: str
-    password: str
-    name: str = "api"
+    email: Text(254)
+    password: Text(256)
+    name: Name(80) = "api"
 
 
 class TokenOut(BaseModel):
@@ -34,7 +35,7 @@ def my_tokens(session: SessionDep, user: CurrentUser) -> list[dict]:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke(token_id: int, session: SessionDep, user: CurrentUser) -> None:
+def revoke(token_id: Id, session: SessionDep, user: CurrentUser) -> None:
     service.revoke_token(session, user=user, token_id=token_id)
 
 
@@ -54,5 +55,5 @@ def create_user(body: UserCreate, session: SessionDep, _: AdminUser) -> UserPubl
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminUser) -> UserPublic:
+def update_user(user_id: Id, body: UserUpdate, session: SessionDep, _: AdminUser) -> UserPublic:
     return UserPublic.model_validate(service.update_user(session, user_id=user_id, data=body), from_attributes=True)

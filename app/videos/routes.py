@@ -2,7 +2,8 @@ from fastapi import APIRouter
 
 from app.clips import service as clips
 from app.clips.models import ClipPublic
-from app.core.deps import AdminUser, CurrentUser, SessionDep
+from app.core.deps import AdminUser, ReviewerUser, SessionDep
+from app.core.types import Count, Id, Int
 from app.videos import service, storage
 from app.videos.models import VideoPublic
 from app.videos.upload import ApiUpload, upload_doc
@@ -23,30 +24,30 @@ def upload_video(session: SessionDep, upload: ApiUpload) -> VideoPublic:
 
 
 @router.get("/videos", response_model=list[VideoPublic])
-def list_videos(session: SessionDep, _: AdminUser, scene_id: int | None = None) -> list[VideoPublic]:
+def list_videos(session: SessionDep, _: AdminUser, scene_id: Id | None = None) -> list[VideoPublic]:
     return [service.to_public(v) for v in service.list_videos(session, scene_id=scene_id)]
 
 
 @router.get("/videos/{video_id}", response_model=VideoPublic)
-def get_video(video_id: int, session: SessionDep, _: AdminUser) -> VideoPublic:
+def get_video(video_id: Id, session: SessionDep, _: AdminUser) -> VideoPublic:
     return service.to_public(service.get_video(session, video_id))
 
 
 @router.post("/videos/{video_id}/ingest", status_code=202, response_model=VideoPublic)
-def reingest(video_id: int, session: SessionDep, _: AdminUser) -> VideoPublic:
+def reingest(video_id: Id, session: SessionDep, _: AdminUser) -> VideoPublic:
     video = service.requeue(session, video_id=video_id)
     service.enqueue_ingest(video)
     return service.to_public(video)
 
 
+# Reviewers and admins: annotators see clips only through their leases.
 @router.get("/clips")
-def list_clips(session: SessionDep, _: CurrentUser, video_id: int | None = None, scene_id: int | None = None,
-               limit: int = 100, offset: int = 0) -> dict:
-    rows, total = clips.list_clips(session, video_id=video_id, scene_id=scene_id, limit=max(1, limit),
-                                   offset=max(0, offset))
+def list_clips(session: SessionDep, _: ReviewerUser, video_id: Id | None = None, scene_id: Id | None = None,
+               limit: Int(1, 500) = 100, offset: Count = 0) -> dict:
+    rows, total = clips.list_clips(session, video_id=video_id, scene_id=scene_id, limit=limit, offset=offset)
     return {"total": total, "items": [clips.to_public(c) for c in rows]}
 
 
 @router.get("/clips/{clip_id}", response_model=ClipPublic)
-def get_clip(clip_id: int, session: SessionDep, _: AdminUser) -> ClipPublic:
+def get_clip(clip_id: Id, session: SessionDep, _: AdminUser) -> ClipPublic:
     return clips.to_public(clips.get_clip(session, clip_id))

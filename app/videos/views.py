@@ -8,6 +8,7 @@ from app.clips import service as clips
 from app.core.deps import AdminPage, CsrfChecked, SessionDep
 from app.core.errors import DomainError
 from app.core.templating import is_htmx, render
+from app.core.types import Id
 from app.taxonomy import service as taxonomy
 from app.videos import service, storage
 from app.videos.models import VideoStatus
@@ -56,14 +57,14 @@ def upload(request: Request, session: SessionDep, upload: PageUpload):
 
 
 @router.get("/admin/videos/{video_id}")
-def video_detail(request: Request, video_id: int, session: SessionDep, _: AdminPage):
+def video_detail(request: Request, video_id: Id, session: SessionDep, _: AdminPage):
     video = service.get_video(session, video_id)
     rows, total = clips.list_clips(session, video_id=video_id, limit=500)
     return render(request, "videos/detail.html", {"video": video, "clips": rows, "total": total})
 
 
 @router.post("/admin/videos/{video_id}/ingest", dependencies=[CsrfChecked])
-def reingest(video_id: int, session: SessionDep, _: AdminPage):
+def reingest(video_id: Id, session: SessionDep, _: AdminPage):
     video = service.requeue(session, video_id=video_id)
     service.enqueue_ingest(video)
     return RedirectResponse("/admin/videos", status_code=303)
