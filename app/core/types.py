@@ -1,9 +1,13 @@
-"""Small shared column helpers for the SQLModel tables."""
+"""Small shared column helpers for the SQLModel tables, and the bounded
+types every request value is declared with."""
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
 import sqlalchemy as sa
+from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints
+from pydantic import Field as _PField
 from sqlmodel import Field
 
 
@@ -23,12 +27,6 @@ def str_enum_field(default: Any, length: int = 16, **kw: Any) -> Any:
 # message instead of a database error (a 500) deep inside a handler.
 # tests/api/test_boundaries.py walks the router and fails on any bare `int`,
 # `float` or `str` parameter a new route forgets to bound.
-
-import re  # noqa: E402
-from typing import Annotated  # noqa: E402
-
-from pydantic import AfterValidator, BeforeValidator, Strict, StringConstraints  # noqa: E402
-from pydantic import Field as _PField  # noqa: E402
 
 # PostgreSQL INTEGER columns hold up to 2³¹ − 1 (SQLite's are wider); every
 # id and counter here is such a column.

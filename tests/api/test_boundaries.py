@@ -42,7 +42,11 @@ def _problems(annotation, meta: list, where: str, seen: set) -> list[str]:
             if a is not Ellipsis:
                 out += _problems(a, [], where + "[]", seen)
         return out
-    if origin is typing.Literal or annotation in (bool, datetime, type(None), typing.Any, dict):
+    if annotation is bool:
+        # JSON bodies: true/false only (app.core.types.Bool); query strings are text anyway.
+        strict = any(getattr(m, "strict", None) for m in meta)
+        return [] if strict or " body " not in where else [f"{where}: bool that is not app.core.types.Bool"]
+    if origin is typing.Literal or annotation in (datetime, type(None), typing.Any, dict):
         return []
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return []

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-MAX_EXAMPLES = int(os.environ.get("FERVLAB_SCHEMATHESIS_EXAMPLES", "20"))
-MAX_TIME_S = int(os.environ.get("FERVLAB_SCHEMATHESIS_MAX_TIME", "150"))
+from tests.labeling.live import live_server
+
+MAX_EXAMPLES = 20
+MAX_TIME_S = 150
 SEED = 10
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # Operations that end the run's own credentials (revoking its token; changing
@@ -27,30 +26,6 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 # they would leave every later request a 401.
 EXCLUDE = ["--exclude-name", "DELETE /api/v1/auth/tokens/{token_id}",
            "--exclude-name", "PATCH /api/v1/users/{user_id}"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(app):
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def _st() -> list[str]:
@@ -64,13 +39,21 @@ def _st() -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_api_matches_its_schema_and_never_answers_5xx(live_server, session, admin, admin_h, tmp_path):
+def test_the_api_matches_its_schema_and_never_answers_5xx(app, session, admin, admin_h, tmp_path):
     from tests.factories.clips import make_clips
 
     make_clips(session, 3)  # something to find, review and mark gold
     session.commit()
-    cmd = _st() + [
-        "--config-file", str(CONFIG), "run", f"{live_server}/openapi.json",
+    st = _st()
+    with live_server(app) as base:
+        proc = _run(st, base, admin_h, tmp_path)
+    report = proc.stdout[-20000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0, report
+
+
+def _run(st: list[str], base: str, admin_h: dict, cwd: Path) -> subprocess.CompletedProcess:
+    cmd = st + [
+        "--config-file", str(CONFIG), "run", f"{base}/openapi.json",
         "--checks", "all", "--mode", "all",
         "--phases", "examples,coverage,fuzzing,stateful",
         "--max-examples", str(MAX_EXAMPLES), "--max-time", str(MAX_TIME_S), "--seed", str(SEED),
@@ -79,7 +62,5 @@ def test_the_api_matches_its_schema_and_never_answers_5xx(live_server, session, 
         "--suppress-health-check", "all", "--max-failures", "50",
         *EXCLUDE,
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1", "COLUMNS": "200"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_TIME_S + 240, env=env, cwd=tmp_path)
-    report = proc.stdout[-20000:] + proc.stderr[-4000:]
-    assert proc.returncode == 0, report
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=MAX_TIME_S + 240, env=env, cwd=cwd)
