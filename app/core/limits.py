@@ -3,9 +3,9 @@
 A pure ASGI middleware (no buffering of its own): a body that says, in its
 Content-Length, that it is over the limit is answered 413 before a byte of
 it is read; one that does not say (chunked) or lies is cut off at the limit
-while it streams. Upload routes, those that take an `UploadFile`, get
-`FERVLAB_MAX_UPLOAD_MB`; every other route (JSON and forms)
-`FERVLAB_MAX_BODY_KB`. This runs before authentication, so an anonymous
+while it streams. Upload routes (a multipart body documented with
+`multipart_body`, or File parameters) get `FERVLAB_MAX_UPLOAD_MB`; every
+other route (JSON and forms) `FERVLAB_MAX_BODY_KB`. This runs before authentication, so an anonymous
 client can make the server hold at most one small body.
 """
 from __future__ import annotations

@@ -97,3 +97,15 @@ def test_every_request_value_is_bounded(app):
                 problems += _problems(f.field_info.annotation, _meta(f.field_info), f"{label} {kind} {f.name}",
                                       set())
     assert not problems, "unbounded request values:\n" + "\n".join(sorted(set(problems)))
+
+
+def test_no_route_reads_an_upload_before_authentication(app):
+    """FastAPI reads File/Form parameters before any dependency runs, so an
+    UploadFile parameter would let anonymous clients make the server spool
+    a whole upload before its 401: uploads are read by a dependency after
+    authentication instead (app/videos/upload.py, app.core.limits.multipart_body)."""
+    from app.core.limits import _has_file_param
+
+    offenders = [f"{sorted(r.methods or [])} {r.path}" for r in flat_routes(app)
+                 if api_route(r) is not None and _has_file_param(api_route(r).dependant)]
+    assert not offenders, offenders
