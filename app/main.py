@@ -15,7 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.core import db_errors
 from app.core.config import get_settings
 from app.core.deps import LoginRequired
-from app.core.errors import DomainError, validation_text
+from app.core.errors import DomainError, document_errors, validation_text
+from app.core.headers import SecurityHeadersMiddleware
+from app.core.limits import BodyLimitMiddleware
 
 log = logging.getLogger("fervlab")
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +56,10 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
     for name in ROUTER_MODULES:
         app.include_router(import_module(name).router)
+    # Outermost last: every answer, a 413 included, gets the security headers.
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    document_errors(app)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

@@ -1,25 +1,29 @@
+from typing import Literal
+
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from app.benchmarks import service
+from app.benchmarks.zoo import MODEL_NAMES
 from app.clips import service as clips
 from app.core.deps import AdminUser, AdminWriter, CurrentUser, ReviewerUser, SessionDep
+from app.core.types import Bool, Float, Id, Int
 from app.jobs import service as jobs
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
 
 
 class TrainRequest(BaseModel):
-    model: str
-    epochs: int = Field(1, ge=1, le=1000)
-    batch_size: int = Field(16, ge=1, le=4096)
-    lr: float = Field(1e-3, gt=0)
-    device: str | None = Field(None, pattern="^(cpu|cuda)$")
+    model: Literal[tuple(MODEL_NAMES)]
+    epochs: Int(1, 1000) = 1
+    batch_size: Int(1, 4096) = 16
+    lr: Float(gt=0, le=10) = 1e-3
+    device: Literal["cpu", "cuda"] | None = None
 
 
 class PrerankRequest(BaseModel):
-    checkpoint: int | None = None  # None: the pretrained prior
-    all: bool = False
+    checkpoint: Id | None = None  # None: the pretrained prior
+    all: Bool = False
 
 
 @router.get("/benchmarks")
@@ -29,7 +33,7 @@ def benchmarks(session: SessionDep, _: CurrentUser) -> list[dict]:
 
 
 @router.get("/checkpoints/{checkpoint_id}")
-def checkpoint(checkpoint_id: int, session: SessionDep, _: CurrentUser) -> dict:
+def checkpoint(checkpoint_id: Id, session: SessionDep, _: CurrentUser) -> dict:
     c = service.get_checkpoint(session, checkpoint_id)
     return {"id": c.id, "model": c.model_name, "epochs": c.epochs, "train_clips": c.train_clips, "device": c.device,
             "seconds": c.seconds, "created_at": c.created_at, "metrics": c.metrics,
@@ -37,7 +41,7 @@ def checkpoint(checkpoint_id: int, session: SessionDep, _: CurrentUser) -> dict:
 
 
 @router.get("/clips/{clip_id}/predictions")
-def predictions(clip_id: int, session: SessionDep, _: ReviewerUser) -> list[dict]:
+def predictions(clip_id: Id, session: SessionDep, _: ReviewerUser) -> list[dict]:
     clips.get_clip(session, clip_id)
     return [service.prediction_public(p) for p in service.latest_predictions(session, clip_id)]
 
@@ -49,16 +53,11 @@ def _job(job) -> dict:
 
 @router.post("/models/train", status_code=202)
 def train(body: TrainRequest, session: SessionDep, user: AdminWriter) -> dict:
-    from app.benchmarks.zoo import MODEL_NAMES
-    from app.core.errors import Invalid
-
-    if body.model not in MODEL_NAMES:
-        raise Invalid(f"Unknown model '{body.model}'; choose one of {', '.join(MODEL_NAMES)}.")
     return _job(jobs.enqueue(session, kind="train", params={**body.model_dump(), "split": "train"}, user_id=user.id))
 
 
 @router.post("/checkpoints/{checkpoint_id}/evaluate", status_code=202)
-def evaluate(checkpoint_id: int, session: SessionDep, user: AdminWriter) -> dict:
+def evaluate(checkpoint_id: Id, session: SessionDep, user: AdminWriter) -> dict:
     service.get_checkpoint(session, checkpoint_id)
     return _job(jobs.enqueue(session, kind="evaluate", params={"checkpoint": checkpoint_id}, user_id=user.id))
 
@@ -72,5 +71,5 @@ def prerank(body: PrerankRequest, session: SessionDep, user: AdminWriter) -> dic
 
 
 @router.get("/jobs/{job_id}")
-def job(job_id: int, session: SessionDep, _: AdminUser) -> dict:
+def job(job_id: Id, session: SessionDep, _: AdminUser) -> dict:
     return _job(jobs.get_job(session, job_id))

@@ -1,6 +1,8 @@
 """The per-scene benchmark dashboard."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import select
@@ -9,6 +11,7 @@ from app.benchmarks import service
 from app.benchmarks.zoo import MODEL_NAMES
 from app.core.deps import AdminPageWriter, PageUser, SessionDep
 from app.core.templating import is_htmx, render
+from app.core.types import Id, Int, Text
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.taxonomy.service import expression_names
@@ -22,7 +25,7 @@ def _recent_jobs(session) -> list[Job]:
 
 
 @router.get("/benchmarks")
-def dashboard(request: Request, session: SessionDep, _: PageUser, a: int | None = None, b: int | None = None):
+def dashboard(request: Request, session: SessionDep, _: PageUser, a: Id | None = None, b: Id | None = None):
     rows = service.all_summaries(session)
     by_id = {r["checkpoint"]: r for r in rows}
     evaluated = [r for r in rows if r["evaluated"]]
@@ -36,21 +39,21 @@ def dashboard(request: Request, session: SessionDep, _: PageUser, a: int | None 
 
 
 @router.post("/benchmarks/train")
-def train(session: SessionDep, user: AdminPageWriter, model: str = Form(...), epochs: int = Form(1)):
+def train(session: SessionDep, user: AdminPageWriter, model: Annotated[Text(40), Form()], epochs: Annotated[Int(1, 1000), Form()] = 1):
     if model in MODEL_NAMES and 1 <= epochs <= 1000:
         jobs.enqueue(session, kind="train", params={"model": model, "epochs": epochs, "split": "train"}, user_id=user.id)
     return RedirectResponse("/benchmarks", status_code=303)
 
 
 @router.post("/benchmarks/{checkpoint_id}/evaluate")
-def evaluate(checkpoint_id: int, session: SessionDep, user: AdminPageWriter):
+def evaluate(checkpoint_id: Id, session: SessionDep, user: AdminPageWriter):
     service.get_checkpoint(session, checkpoint_id)
     jobs.enqueue(session, kind="evaluate", params={"checkpoint": checkpoint_id}, user_id=user.id)
     return RedirectResponse("/benchmarks", status_code=303)
 
 
 @router.post("/benchmarks/prerank")
-def prerank(session: SessionDep, user: AdminPageWriter, checkpoint: str = Form("prior")):
+def prerank(session: SessionDep, user: AdminPageWriter, checkpoint: Annotated[Text(20), Form()] = "prior"):
     params = {"checkpoint": int(checkpoint) if checkpoint.isdigit() else "prior", "all": False}
     jobs.enqueue(session, kind="prerank", params=params, user_id=user.id)
     return RedirectResponse("/benchmarks", status_code=303)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import numpy as np
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, model_validator
 from sqlmodel import Session, func, select
 
 from app.clips.models import Clip
@@ -23,6 +23,7 @@ from app.consensus.models import ConsensusLabel, ConsensusRun, LabelStatus
 from app.consensus.policy import BatchAction, decide_batch
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
+from app.core.types import Float, Id, IdList
 from app.jobs.models import Job, JobStatus
 from app.labeling.dealer import get_campaign
 from app.labeling.models import Annotation
@@ -145,12 +146,12 @@ class BatchIn(BaseModel):
     """One annotator's batch in a campaign: their votes on `clip_ids`, and/or
     those cast in [since, until)."""
 
-    user_id: int
-    clip_ids: list[int] | None = Field(default=None, max_length=10000)
+    user_id: Id
+    clip_ids: IdList(10000) | None = None
     since: datetime | None = None
     until: datetime | None = None
-    accept_at: float = Field(0.8, ge=0.0, le=1.0)
-    discard_below: float = Field(0.4, ge=0.0, le=1.0)
+    accept_at: Float(ge=0.0, le=1.0) = 0.8
+    discard_below: Float(ge=0.0, le=1.0) = 0.4
 
     @model_validator(mode="after")
     def _bounds(self) -> "BatchIn":

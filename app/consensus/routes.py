@@ -2,22 +2,23 @@
 quality and FERV39k's batch rule."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
 from app.consensus import quality, runs, service
 from app.consensus.aggregators import DEFAULT_METHOD, available_aggregators
 from app.core.deps import AdminUser, AdminWriter, ReviewerUser, SessionDep
 from app.core.errors import Invalid
+from app.core.types import Bool, Id, Int, Text
 from app.jobs import service as jobs
 
 router = APIRouter(prefix="/api/v1", tags=["consensus"])
 
 
 class RunRequest(BaseModel):
-    method: str = Field(DEFAULT_METHOD, max_length=40)
+    method: Text(40) = DEFAULT_METHOD
     # Run in the request (small databases, scripts); otherwise a job is queued.
-    inline: bool = False
+    inline: Bool = False
 
 
 def _method(name: str) -> str:
@@ -28,7 +29,7 @@ def _method(name: str) -> str:
 
 
 @router.get("/consensus/runs")
-def list_runs(session: SessionDep, _: ReviewerUser, limit: int = Query(50, ge=1, le=500)) -> list[dict]:
+def list_runs(session: SessionDep, _: ReviewerUser, limit: Int(1, 500) = 50) -> list[dict]:
     return [runs.run_public(r) for r in runs.list_runs(session, limit=limit)]
 
 
@@ -44,35 +45,35 @@ def start_run(body: RunRequest, response: Response, session: SessionDep, user: A
 
 
 @router.get("/consensus/runs/compare")
-def compare(session: SessionDep, _: ReviewerUser, a: int, b: int) -> dict:
+def compare(session: SessionDep, _: ReviewerUser, a: Id, b: Id) -> dict:
     return runs.compare_runs(session, a=a, b=b)
 
 
 @router.get("/consensus/runs/{run_id}")
-def get_run(run_id: int, session: SessionDep, _: ReviewerUser, model: bool = False) -> dict:
+def get_run(run_id: Id, session: SessionDep, _: ReviewerUser, model: bool = False) -> dict:
     return runs.run_summary(session, runs.get_run(session, run_id), with_model=model)
 
 
 @router.get("/consensus/status")
-def status(session: SessionDep, _: ReviewerUser, campaign_id: int | None = None) -> dict:
+def status(session: SessionDep, _: ReviewerUser, campaign_id: Id | None = None) -> dict:
     return service.status_counts(session, campaign_id=campaign_id)
 
 
 @router.get("/clips/{clip_id}/consensus")
-def clip_consensus(clip_id: int, session: SessionDep, _: ReviewerUser) -> dict:
+def clip_consensus(clip_id: Id, session: SessionDep, _: ReviewerUser) -> dict:
     return service.clip_consensus(session, clip_id=clip_id)
 
 
 @router.get("/consensus/agreement")
-def agreement(session: SessionDep, _: ReviewerUser, campaign_id: int | None = None) -> dict:
+def agreement(session: SessionDep, _: ReviewerUser, campaign_id: Id | None = None) -> dict:
     return quality.agreement(session, campaign_id=campaign_id)
 
 
 @router.get("/consensus/annotators")
-def annotators(session: SessionDep, _: AdminUser, campaign_id: int | None = None) -> list[dict]:
+def annotators(session: SessionDep, _: AdminUser, campaign_id: Id | None = None) -> list[dict]:
     return quality.annotators(session, campaign_id=campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/batches/evaluate")
-def evaluate_batch(campaign_id: int, body: quality.BatchIn, session: SessionDep, user: AdminWriter) -> dict:
+def evaluate_batch(campaign_id: Id, body: quality.BatchIn, session: SessionDep, user: AdminWriter) -> dict:
     return quality.evaluate_batch(session, campaign_id=campaign_id, data=body, by=user)

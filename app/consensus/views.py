@@ -2,6 +2,8 @@
 agreement and the annotator table."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import select
@@ -11,6 +13,7 @@ from app.consensus.aggregators import DEFAULT_METHOD, available_aggregators
 from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError
 from app.core.templating import is_htmx, render
+from app.core.types import Id, Text
 from app.jobs import service as jobs
 from app.jobs.models import Job
 
@@ -23,8 +26,8 @@ def _recent_jobs(session) -> list[Job]:
 
 
 @router.get("/admin/consensus")
-def consensus_page(request: Request, session: SessionDep, _: AdminPage, a: int | None = None, b: int | None = None,
-                   campaign_id: int | None = None):
+def consensus_page(request: Request, session: SessionDep, _: AdminPage, a: Id | None = None, b: Id | None = None,
+                   campaign_id: Id | None = None):
     recent = _recent_jobs(session)
     comparison, error = None, None
     if a and b:
@@ -43,7 +46,7 @@ def consensus_page(request: Request, session: SessionDep, _: AdminPage, a: int |
 
 
 @router.post("/admin/consensus/runs")
-def start_run(session: SessionDep, user: AdminPageWriter, method: str = Form(DEFAULT_METHOD)):
+def start_run(session: SessionDep, user: AdminPageWriter, method: Annotated[Text(40), Form()] = DEFAULT_METHOD):
     if method in available_aggregators():
         jobs.enqueue(session, kind="consensus", params={"method": method}, user_id=user.id)
     return RedirectResponse("/admin/consensus", status_code=303)

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     media_root: Path = Path("")
     secret_key: str = DEV_SECRET
     max_upload_mb: int = Field(512, gt=0)
+    # Every request body but an upload (JSON, forms): bounded before it is read.
+    max_body_kb: int = Field(1024, gt=0)
     session_max_age_s: int = Field(14 * 24 * 3600, gt=0)
     # Requests that use the database at once in one web process: the
     # connection pool holds this many, the thread pool this many plus

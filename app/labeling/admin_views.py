@@ -3,6 +3,8 @@ annotators, mark gold. Forms post here; htmx swaps fragments. (Accounts:
 app/users/admin_views.py.)"""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
@@ -11,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
+from app.core.types import Count, Id, MAX_INT, Text
 from app.labeling import service
 from app.labeling.models import CampaignCreate, CampaignUpdate
 from app.labeling.taxonomy_cache import expressions
@@ -65,18 +68,18 @@ def _campaign_ctx(session, campaign_id: int, **extra) -> dict:
 
 
 @router.get("/admin/campaigns/{campaign_id}")
-def campaign_page(campaign_id: int, request: Request, session: SessionDep, _: AdminPage):
+def campaign_page(campaign_id: Id, request: Request, session: SessionDep, _: AdminPage):
     return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id))
 
 
 @router.get("/admin/campaigns/{campaign_id}/progress")
-def campaign_progress(campaign_id: int, request: Request, session: SessionDep, _: AdminPage):
+def campaign_progress(campaign_id: Id, request: Request, session: SessionDep, _: AdminPage):
     """The polled fragment: counts and the per-annotator table."""
     return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id), block="progress")
 
 
 @router.post("/admin/campaigns/{campaign_id}")
-async def update_campaign(campaign_id: int, request: Request, session: SessionDep, _: AdminPageWriter):
+async def update_campaign(campaign_id: Id, request: Request, session: SessionDep, _: AdminPageWriter):
     form = await request.form()
     fields = {k: v for k, v in form.items() if k not in ("csrf_token", "assisted") and v != ""}
     fields["assisted"] = form.get("assisted") == "on"
@@ -94,7 +97,7 @@ def _update_campaign(campaign_id: int, request: Request, session, fields: dict):
 
 
 @router.post("/admin/campaigns/{campaign_id}/annotators/{user_id}/reinstate")
-def reinstate(campaign_id: int, user_id: int, request: Request, session: SessionDep, _: AdminPageWriter):
+def reinstate(campaign_id: Id, user_id: Id, request: Request, session: SessionDep, _: AdminPageWriter):
     service.reinstate(session, campaign_id=campaign_id, user_id=user_id)
     if is_htmx(request):
         return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id), block="progress")
@@ -102,10 +105,10 @@ def reinstate(campaign_id: int, user_id: int, request: Request, session: Session
 
 
 @router.post("/admin/campaigns/{campaign_id}/gold")
-def mark_gold(campaign_id: int, request: Request, session: SessionDep, admin: AdminPageWriter,
-              clip_id: str = Form(""), expression: str = Form("")):
+def mark_gold(campaign_id: Id, request: Request, session: SessionDep, admin: AdminPageWriter,
+              clip_id: Annotated[Text(20), Form()] = "", expression: Annotated[Text(40), Form()] = ""):
     try:
-        if not clip_id.strip().isdigit():
+        if not clip_id.strip().isdigit() or int(clip_id) > MAX_INT:
             raise DomainError("Give the clip's number.")
         service.mark_gold(session, clip_id=int(clip_id), expression=expression, by=admin)
     except DomainError as exc:
@@ -125,22 +128,22 @@ def _gold_ctx(session, campaign_id: int, offset: int) -> dict:
 
 
 @router.get("/admin/campaigns/{campaign_id}/gold")
-def gold_page(campaign_id: int, request: Request, session: SessionDep, _: AdminPage, offset: int = 0):
+def gold_page(campaign_id: Id, request: Request, session: SessionDep, _: AdminPage, offset: Count = 0):
     """The campaign's clips playing side by side; one click gives a clip its
     expert answer."""
     return render(request, "admin/gold.html", _gold_ctx(session, campaign_id, offset))
 
 
 @router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}")
-def gold_pick(campaign_id: int, clip_id: int, request: Request, session: SessionDep, admin: AdminPageWriter,
-              expression: str = Form(""), offset: int = Form(0)):
+def gold_pick(campaign_id: Id, clip_id: Id, request: Request, session: SessionDep, admin: AdminPageWriter,
+              expression: Annotated[Text(40), Form()] = "", offset: Annotated[Count, Form()] = 0):
     return _gold_change(request, session, campaign_id, clip_id, offset,
                         lambda: service.mark_gold(session, clip_id=clip_id, expression=expression, by=admin))
 
 
 @router.post("/admin/campaigns/{campaign_id}/gold/{clip_id}/remove")
-def gold_remove(campaign_id: int, clip_id: int, request: Request, session: SessionDep, _: AdminPageWriter,
-                offset: int = Form(0)):
+def gold_remove(campaign_id: Id, clip_id: Id, request: Request, session: SessionDep, _: AdminPageWriter,
+                offset: Annotated[Count, Form()] = 0):
     """The clip is an ordinary one again (its votes so far count as crowd votes)."""
     return _gold_change(request, session, campaign_id, clip_id, offset,
                         lambda: service.unmark_gold(session, clip_id=clip_id))

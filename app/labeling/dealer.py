@@ -36,7 +36,7 @@ from app.labeling import pool, quality
 from app.labeling.models import Assignment, AssignmentStatus, Campaign, CampaignClip, CampaignStatus
 from app.labeling.taxonomy_cache import canonical_names
 from app.labeling.txn import write_transaction
-from app.users.models import User
+from app.users.models import ROLE_RANK, Role, User
 
 MAX_LEASES = 2
 # Looking for clips that arrived since the pool was filled is a scan of the
@@ -163,6 +163,11 @@ def media_url(clip_id: int) -> str:
     return f"/media/clips/{clip_id}/preview.mp4"
 
 
+def not_open(campaign_id: int) -> NotFound:
+    """What an annotator hears of a campaign that is not open to them."""
+    return NotFound(f"Campaign {campaign_id} does not exist or is not open.")
+
+
 class _Stop(Exception):
     """A refusal decided inside the transaction whose changes must be kept
     (e.g. a failed qualification pauses the annotator): commit, then raise."""
@@ -198,6 +203,10 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
     conn = session.connection()
     member, campaign = quality.standing_and_campaign(session, campaign_id=campaign_id, user_id=user.id)
     if campaign.status != CampaignStatus.active:
+        if campaign.status == CampaignStatus.closed and ROLE_RANK[Role(user.role)] < ROLE_RANK[Role.reviewer]:
+            # As GET /campaigns/{id}: annotators never learn a closed campaign's
+            # name (a paused one they were labelling keeps its explanation).
+            raise not_open(campaign_id)
         raise Conflict(f"Campaign '{campaign.name}' is {CampaignStatus(campaign.status).value}; "
                        "nothing is dealt from it now.")
     if user.paused or member.paused:

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import sqlalchemy as sa
 from pydantic import model_validator
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
-from app.core.types import json_field, str_enum_field
+from app.core.types import Bool, Float, Id, IdList, Int, Name, Text, json_field, str_enum_field
+
+
+# A campaign draws from at most this many scenes (FERV39k has 22); the list
+# becomes one SQL IN (...), whose bind parameters are limited.
+MAX_SCENES = 1000
 
 
 class CampaignStatus(str, Enum):
@@ -19,20 +25,20 @@ class CampaignStatus(str, Enum):
 
 
 class CampaignSettings(SQLModel):
-    overlap: int = Field(default=3, ge=1, le=50)
+    overlap: Int(1, 50) = Field(default=3)
     # Adaptive overlap: the consensus engine may ask for votes up to this many.
-    max_overlap: int = Field(default=7, ge=1, le=50)
-    gold_rate: float = Field(default=0.05, ge=0.0, le=1.0)
-    lease_seconds: int = Field(default=600, ge=10, le=7 * 24 * 3600)
-    assisted: bool = True
-    qualification_clips: int = Field(default=10, ge=0, le=1000)
-    qualification_accuracy: float = Field(default=0.6, ge=0.0, le=1.0)
+    max_overlap: Int(1, 50) = Field(default=7)
+    gold_rate: Float(ge=0.0, le=1.0) = Field(default=0.05)
+    lease_seconds: Int(10, 7 * 24 * 3600) = Field(default=600)
+    assisted: Bool = True
+    qualification_clips: Int(0, 1000) = Field(default=10)
+    qualification_accuracy: Float(ge=0.0, le=1.0) = Field(default=0.6)
     # Rolling gold accuracy below this pauses an annotator.
-    pause_accuracy: float = Field(default=0.5, ge=0.0, le=1.0)
-    rolling_window: int = Field(default=20, ge=1, le=1000)
+    pause_accuracy: Float(ge=0.0, le=1.0) = Field(default=0.5)
+    rolling_window: Int(1, 1000) = Field(default=20)
     # Consensus policy: trusted at posterior ≥ trust_threshold with ≥ min_votes.
-    trust_threshold: float = Field(default=0.9, ge=0.5, le=1.0)
-    min_votes: int = Field(default=3, ge=1, le=50)
+    trust_threshold: Float(ge=0.5, le=1.0) = Field(default=0.9)
+    min_votes: Int(1, 50) = Field(default=3)
 
 
 class Campaign(CampaignSettings, table=True):
@@ -44,8 +50,8 @@ class Campaign(CampaignSettings, table=True):
 
 
 class CampaignCreate(CampaignSettings):
-    name: str = Field(min_length=1, max_length=120)
-    scene_ids: list[int] = Field(default_factory=list)
+    name: Name(120)
+    scene_ids: IdList(MAX_SCENES) = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _max(self) -> "CampaignCreate":
@@ -55,18 +61,18 @@ class CampaignCreate(CampaignSettings):
 
 
 class CampaignUpdate(SQLModel):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Name(120) | None = None
     status: CampaignStatus | None = None
-    overlap: int | None = Field(default=None, ge=1, le=50)
-    max_overlap: int | None = Field(default=None, ge=1, le=50)
-    gold_rate: float | None = Field(default=None, ge=0.0, le=1.0)
-    lease_seconds: int | None = Field(default=None, ge=10, le=7 * 24 * 3600)
-    assisted: bool | None = None
-    qualification_clips: int | None = Field(default=None, ge=0, le=1000)
-    qualification_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
-    pause_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
-    trust_threshold: float | None = Field(default=None, ge=0.5, le=1.0)
-    min_votes: int | None = Field(default=None, ge=1, le=50)
+    overlap: Int(1, 50) | None = None
+    max_overlap: Int(1, 50) | None = None
+    gold_rate: Float(ge=0.0, le=1.0) | None = None
+    lease_seconds: Int(10, 7 * 24 * 3600) | None = None
+    assisted: Bool | None = None
+    qualification_clips: Int(0, 1000) | None = None
+    qualification_accuracy: Float(ge=0.0, le=1.0) | None = None
+    pause_accuracy: Float(ge=0.0, le=1.0) | None = None
+    trust_threshold: Float(ge=0.5, le=1.0) | None = None
+    min_votes: Int(1, 50) | None = None
 
 
 class CampaignClip(SQLModel, table=True):
@@ -139,11 +145,11 @@ class Annotation(SQLModel, table=True):
 
 
 class AnnotationCreate(SQLModel):
-    assignment_id: int
-    expression: str | None = Field(default=None, max_length=40)
-    descriptor: str | None = Field(default=None, max_length=40)
-    flags: list[str] = Field(default_factory=list)
-    duration_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
+    assignment_id: Id
+    expression: Text(40) | None = None
+    descriptor: Text(40) | None = None
+    flags: Annotated[list[Text(40)], Field(max_length=10)] = Field(default_factory=list)
+    duration_ms: Int(0, 24 * 3600 * 1000) | None = None
 
 
 class CampaignMember(SQLModel, table=True):

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep, Writer
+from app.core.types import Id, IdList
 from app.labeling import dealer, service, votes
 from app.labeling.deps import SqliteTurn
 from app.labeling.models import AnnotationCreate, CampaignCreate, CampaignUpdate
@@ -42,19 +43,19 @@ def list_campaigns(session: SessionDep, user: CurrentUser) -> list[CampaignOut]:
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut)
-def get_campaign(campaign_id: int, session: SessionDep, user: CurrentUser) -> CampaignOut:
+def get_campaign(campaign_id: Id, session: SessionDep, user: CurrentUser) -> CampaignOut:
     return service.campaign_out(session, service.campaign_for(session, campaign_id=campaign_id, user=user))
 
 
 @router.patch("/campaigns/{campaign_id}", response_model=CampaignOut)
-def update_campaign(campaign_id: int, body: CampaignUpdate, session: SessionDep, _: AdminWriter) -> CampaignOut:
+def update_campaign(campaign_id: Id, body: CampaignUpdate, session: SessionDep, _: AdminWriter) -> CampaignOut:
     return service.campaign_out(session, service.update_campaign(session, campaign_id=campaign_id, data=body))
 
 
 @router.get("/campaigns/{campaign_id}/next", response_model=DealOut,
             responses={204: {"description": "Nothing is left for you in this campaign."}})
-def next_clip(campaign_id: int, session: SessionDep, user: CurrentUser,
-              exclude: Annotated[list[int], Query(description="Leases the page already holds.")] = []):  # noqa: B006
+def next_clip(campaign_id: Id, session: SessionDep, user: CurrentUser,
+              exclude: Annotated[IdList(100), Query(description="Leases the page already holds.")] = []):  # noqa: B006
     deal = dealer.next_assignment(session, campaign_id=campaign_id, user=user, exclude=exclude)
     if deal is None:
         return Response(status_code=204)
@@ -62,12 +63,12 @@ def next_clip(campaign_id: int, session: SessionDep, user: CurrentUser,
 
 
 @router.get("/campaigns/{campaign_id}/annotators", response_model=list[AnnotatorRow])
-def annotators(campaign_id: int, session: SessionDep, _: AdminUser) -> list[AnnotatorRow]:
+def annotators(campaign_id: Id, session: SessionDep, _: AdminUser) -> list[AnnotatorRow]:
     return service.annotator_table(session, campaign_id=campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/annotators/{user_id}/reinstate", response_model=MemberStats)
-def reinstate(campaign_id: int, user_id: int, session: SessionDep, _: AdminWriter) -> MemberStats:
+def reinstate(campaign_id: Id, user_id: Id, session: SessionDep, _: AdminWriter) -> MemberStats:
     service.reinstate(session, campaign_id=campaign_id, user_id=user_id)
     return next(r for r in service.annotator_table(session, campaign_id=campaign_id) if r.user_id == user_id)
 
@@ -85,16 +86,16 @@ def _undo(annotation_id: int, session, user) -> DealOut:
 
 
 @router.delete("/annotations/{annotation_id}", response_model=DealOut)
-def delete_annotation(annotation_id: int, session: SessionDep, user: Writer) -> DealOut:
+def delete_annotation(annotation_id: Id, session: SessionDep, user: Writer) -> DealOut:
     """Undo: the vote is retracted and its lease is live again."""
     return _undo(annotation_id, session, user)
 
 
 @router.post("/annotations/{annotation_id}/undo", response_model=DealOut)
-def undo_annotation(annotation_id: int, session: SessionDep, user: Writer) -> DealOut:
+def undo_annotation(annotation_id: Id, session: SessionDep, user: Writer) -> DealOut:
     return _undo(annotation_id, session, user)
 
 
 @router.get("/me/stats", response_model=list[MemberStats])
-def my_stats(session: SessionDep, user: CurrentUser, campaign_id: int | None = None) -> list[MemberStats]:
+def my_stats(session: SessionDep, user: CurrentUser, campaign_id: Id | None = None) -> list[MemberStats]:
     return service.member_stats(session, user=user, campaign_id=campaign_id)

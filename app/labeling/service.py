@@ -13,7 +13,7 @@ from app.clips.models import Clip, GoldAnswer
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
 from app.labeling import pool, quality
-from app.labeling.dealer import get_campaign, reclaim_expired
+from app.labeling.dealer import get_campaign, not_open, reclaim_expired
 from app.labeling.models import (Annotation, Campaign, CampaignClip, CampaignCreate, CampaignMember, CampaignStatus,
                                  CampaignUpdate)
 from app.labeling.pool import add_clips_to_campaigns  # noqa: F401 - the ingest side's entry point
@@ -59,7 +59,7 @@ def list_campaigns(session: Session, *, user: User) -> list[Campaign]:
 def campaign_for(session: Session, *, campaign_id: int, user: User) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if campaign.status != CampaignStatus.active and ROLE_RANK[Role(user.role)] < ROLE_RANK[Role.reviewer]:
-        raise NotFound(f"Campaign {campaign_id} does not exist or is not open.")
+        raise not_open(campaign_id)
     return campaign
 
 

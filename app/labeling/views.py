@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request
 
 from app.core.deps import PageUser, SessionDep
 from app.core.templating import render
+from app.core.types import Id
 from app.labeling import service
 from app.labeling.deps import SqliteTurn
 from app.labeling.taxonomy_cache import expressions
@@ -29,11 +30,11 @@ def _label_ctx(session, campaign_id: int, user) -> dict:
 
 
 @router.get("/annotate/{campaign_id}")
-def label_page(campaign_id: int, request: Request, session: SessionDep, user: PageUser):
+def label_page(campaign_id: Id, request: Request, session: SessionDep, user: PageUser):
     return render(request, "annotate/label.html", _label_ctx(session, campaign_id, user))
 
 
 @router.get("/annotate/{campaign_id}/stats")
-def label_stats(campaign_id: int, request: Request, session: SessionDep, user: PageUser):
+def label_stats(campaign_id: Id, request: Request, session: SessionDep, user: PageUser):
     """The page's own-statistics panel (htmx refreshes it after each label)."""
     return render(request, "annotate/label.html", _label_ctx(session, campaign_id, user), block="stats")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, model_validator
 from sqlmodel import Session, func, select
 
 from app.clips.models import Clip
 from app.consensus import service as consensus
 from app.consensus.models import ConsensusLabel, LabelStatus
 from app.core.errors import NotFound
+from app.core.types import Text
 from app.labeling.dealer import media_url
 from app.labeling.taxonomy_cache import check
 from app.labeling.txn import write_transaction
@@ -22,8 +23,8 @@ from app.users.models import User
 
 class ReviewIn(BaseModel):
     decision: Literal["label", "reject"]
-    expression: str | None = Field(default=None, max_length=40)
-    reason: str = Field(default="", max_length=1000)
+    expression: Text(40) | None = None
+    reason: Text(1000) = ""
 
     @model_validator(mode="after")
     def _consistent(self) -> "ReviewIn":

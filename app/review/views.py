@@ -1,6 +1,8 @@
 """The reviewer's queue page: one card per clip, decided with an htmx form."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
@@ -9,13 +11,14 @@ from app.consensus import service as consensus
 from app.core.deps import ReviewerPage, ReviewerPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
+from app.core.types import Count, Id, Text
 from app.review import service
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/review")
-def review_page(request: Request, session: SessionDep, _: ReviewerPage, offset: int = 0):
+def review_page(request: Request, session: SessionDep, _: ReviewerPage, offset: Count = 0):
     offset = max(0, offset)
     return render(request, "review/queue.html", {
         "items": service.queue(session, limit=20, offset=offset), "total": service.queue_size(session),
@@ -23,8 +26,9 @@ def review_page(request: Request, session: SessionDep, _: ReviewerPage, offset: 
 
 
 @router.post("/review/{clip_id}")
-def review_clip(clip_id: int, request: Request, session: SessionDep, reviewer: ReviewerPageWriter,
-                decision: str = Form(""), expression: str = Form(""), reason: str = Form("")):
+def review_clip(clip_id: Id, request: Request, session: SessionDep, reviewer: ReviewerPageWriter,
+                decision: Annotated[Text(20), Form()] = "", expression: Annotated[Text(40), Form()] = "",
+                reason: Annotated[Text(1000), Form()] = ""):
     error = None
     try:
         data = service.ReviewIn(decision=decision, expression=expression or None, reason=reason)

@@ -6,7 +6,7 @@ import re
 from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from app.core.types import json_field
+from app.core.types import Name, json_field
 
 
 class Scenario(SQLModel, table=True):
@@ -25,15 +25,19 @@ class Scene(SceneBase, table=True):
     position: int = 0
 
 
+# Surrounding spaces are dropped before the check (app.core.types.Name).
+FOLDER_NAME = r"^[ \t\n\r\f\v]*[A-Za-z0-9][A-Za-z0-9_.-]*[ \t\n\r\f\v]*$"
+
+
 class SceneCreate(SQLModel):
     # Scene names become folder names (FERV39k's <Scene>/<clip>/ layout).
-    name: str = Field(min_length=1, max_length=80)
-    scenario: str = Field(min_length=1, max_length=80)
+    name: Name(80, pattern=FOLDER_NAME)
+    scenario: Name(80)
 
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+        if not re.fullmatch(FOLDER_NAME, v):
             raise ValueError("use letters, digits, '_', '.' or '-' only (it becomes a folder name), e.g. RoadTrip")
         return v
 

@@ -2,6 +2,8 @@
 a role, deactivate, lift a quality pause. Forms post here; htmx swaps a row."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
@@ -9,6 +11,7 @@ from pydantic import ValidationError
 from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
+from app.core.types import Id, Text
 from app.users import service as users
 from app.users.models import Role, UserCreate, UserUpdate
 
@@ -28,8 +31,8 @@ def users_page(request: Request, session: SessionDep, _: AdminPage):
 
 
 @router.post("/admin/users")
-def create_user(request: Request, session: SessionDep, _: AdminPageWriter, email: str = Form(""),
-                password: str = Form(""), role: str = Form("annotator")):
+def create_user(request: Request, session: SessionDep, _: AdminPageWriter, email: Annotated[Text(254), Form()] = "",
+                password: Annotated[Text(256), Form()] = "", role: Annotated[Text(20), Form()] = "annotator"):
     try:
         users.create_user(session, data=UserCreate(email=email, password=password, role=role))
     except (ValidationError, DomainError) as exc:
@@ -40,8 +43,9 @@ def create_user(request: Request, session: SessionDep, _: AdminPageWriter, email
 
 
 @router.post("/admin/users/{user_id}")
-def update_user(user_id: int, request: Request, session: SessionDep, admin: AdminPageWriter,
-                role: str | None = Form(None), active: str | None = Form(None), paused: str | None = Form(None)):
+def update_user(user_id: Id, request: Request, session: SessionDep, admin: AdminPageWriter,
+                role: Annotated[Text(20) | None, Form()] = None, active: Annotated[Text(10) | None, Form()] = None,
+                paused: Annotated[Text(10) | None, Form()] = None):
     """One row's buttons: change role, deactivate/reactivate, lift a pause."""
     error = None
     try:

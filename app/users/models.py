@@ -9,7 +9,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.core.db import utcnow
-from app.core.types import str_enum_field
+from app.core.types import Bool, Email, Text, str_enum_field
 
 
 class Role(str, Enum):
@@ -20,13 +20,6 @@ class Role(str, Enum):
 
 # Who may act as whom: an admin can do what a reviewer can, and so on.
 ROLE_RANK = {Role.annotator: 0, Role.reviewer: 1, Role.admin: 2}
-
-
-def _check_email(v: str) -> str:
-    v = v.strip().lower()
-    if "@" not in v or v.startswith("@") or v.endswith("@") or " " in v:
-        raise ValueError("must be an email address")
-    return v
 
 
 class UserBase(SQLModel):
@@ -45,23 +38,21 @@ class User(UserBase, table=True):
 
 
 class UserCreate(SQLModel):
-    email: str = Field(max_length=254)
-    password: str = Field(min_length=8, max_length=256)
+    email: Email
+    password: Text(256, min_length=8)
     role: Role = Role.annotator
-
-    _email = field_validator("email")(_check_email)
 
 
 class UserUpdate(SQLModel):
     role: Role | None = None
-    active: bool | None = None
-    paused: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+    active: Bool | None = None
+    paused: Bool | None = None
+    password: Text(256, min_length=8) | None = None
 
 
 class PasswordChange(SQLModel):
-    current_password: str = Field(max_length=256)
-    new_password: str = Field(min_length=8, max_length=256)
+    current_password: Text(256)
+    new_password: Text(256, min_length=8)
 
 
 class UserPublic(SQLModel):

@@ -3,6 +3,7 @@ from pydantic import BaseModel
 
 from app.core.deps import AdminUser, AdminWriter, CurrentUser, SessionDep, Writer, credential_of
 from app.core.security import SESSION_COOKIE
+from app.core.types import Id, Name, Text
 from app.users import service
 from app.users.models import PasswordChange, UserCreate, UserPublic, UserUpdate
 from app.users.throttle import address_of
@@ -11,9 +12,9 @@ router = APIRouter(prefix="/api/v1", tags=["users"])
 
 
 class TokenRequest(BaseModel):
-    email: str
-    password: str
-    name: str = "api"
+    email: Text(254)
+    password: Text(256)
+    name: Name(80) = "api"
 
 
 class TokenOut(BaseModel):
@@ -38,7 +39,7 @@ def my_tokens(session: SessionDep, user: CurrentUser) -> list[dict]:
 
 
 @router.delete("/auth/tokens/{token_id}", status_code=204)
-def revoke(token_id: int, session: SessionDep, user: Writer) -> None:
+def revoke(token_id: Id, session: SessionDep, user: Writer) -> None:
     service.revoke_token(session, user=user, token_id=token_id)
 
 
@@ -78,7 +79,7 @@ def create_user(body: UserCreate, session: SessionDep, _: AdminWriter) -> UserPu
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, admin: AdminWriter) -> UserPublic:
+def update_user(user_id: Id, body: UserUpdate, session: SessionDep, admin: AdminWriter) -> UserPublic:
     """A new password or a deactivation ends the person's sessions and API
     tokens; no one can demote or deactivate themselves."""
     return UserPublic.model_validate(service.update_user(session, user_id=user_id, data=body, by=admin),

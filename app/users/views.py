@@ -1,6 +1,8 @@
 """Browser pages: login, logout and the home page of each role."""
 from __future__ import annotations
 
+from typing import Annotated
+
 import secrets
 from urllib.parse import urlparse
 
@@ -13,6 +15,7 @@ from app.core.deps import AdminPage, CsrfChecked, PageUser, PageWriter, SessionD
 from app.core.errors import DomainError, Invalid, TooManyRequests, Unauthorized, form_message
 from app.core.security import SESSION_COOKIE
 from app.core.templating import render
+from app.core.types import Text
 from app.dashboard import service as dashboard
 from app.users import service, sessions
 from app.users.models import PasswordChange, Role
@@ -39,13 +42,13 @@ def _login_page(request: Request, *, next: str, error: str | None = None, email:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/"):
+def login_form(request: Request, next: Text(2000) = "/"):
     return _login_page(request, next=_safe_next(next))
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, email: str = Form(""), password: str = Form(""),
-          csrf_token: str = Form(""), next: str = Form("/")):
+def login(request: Request, session: SessionDep, email: Annotated[Text(254), Form()] = "", password: Annotated[Text(256), Form()] = "",
+          csrf_token: Annotated[Text(200), Form()] = "", next: Annotated[Text(2000), Form()] = "/"):
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not expected or not secrets.compare_digest(expected, csrf_token):
         return _login_page(request, next=_safe_next(next), email=email, status_code=403,

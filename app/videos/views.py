@@ -1,16 +1,18 @@
 """Admin pages: upload videos, watch their ingest, browse their clips."""
 from __future__ import annotations
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from app.clips import service as clips
 from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError
 from app.core.templating import is_htmx, render
+from app.core.types import Id
 from app.taxonomy import service as taxonomy
 from app.videos import service, storage
 from app.videos.models import VideoStatus
+from app.videos.upload import PageUpload, upload_doc
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,11 +32,13 @@ def videos_page(request: Request, session: SessionDep, _: AdminPage):
     return _page(request, session, block="table" if is_htmx(request) else None)
 
 
-@router.post("/admin/videos")
-def upload(request: Request, session: SessionDep, user: AdminPageWriter, scene_id: int = Form(...),
-           files: list[UploadFile] = File(...)):
+# CSRF is checked by PageUpload, after authentication and before the body
+# is used (app/videos/upload.py).
+@router.post("/admin/videos", openapi_extra=upload_doc("files", many=True))
+def upload(request: Request, session: SessionDep, upload: PageUpload):
     messages, errors = [], []
-    for f in files:
+    user, scene_id = upload.user, upload.scene_id
+    for f in upload.files:
         if not f.filename:
             continue
         try:
@@ -53,14 +57,14 @@ def upload(request: Request, session: SessionDep, user: AdminPageWriter, scene_i
 
 
 @router.get("/admin/videos/{video_id}")
-def video_detail(request: Request, video_id: int, session: SessionDep, _: AdminPage):
+def video_detail(request: Request, video_id: Id, session: SessionDep, _: AdminPage):
     video = service.get_video(session, video_id)
     rows, total = clips.list_clips(session, video_id=video_id, limit=500)
     return render(request, "videos/detail.html", {"video": video, "clips": rows, "total": total})
 
 
 @router.post("/admin/videos/{video_id}/ingest")
-def reingest(video_id: int, session: SessionDep, _: AdminPageWriter):
+def reingest(video_id: Id, session: SessionDep, _: AdminPageWriter):
     video = service.requeue(session, video_id=video_id)
     service.enqueue_ingest(video)
     return RedirectResponse("/admin/videos", status_code=303)
