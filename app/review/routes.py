@@ -1,7 +1,7 @@
 """The expert review JSON API."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from app.core.deps import ReviewerUser, ReviewerWriter, SessionDep
 from app.core.types import Count, Id, Int

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
-from pydantic import field_validator
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
