@@ -34,3 +34,10 @@ class Job(SQLModel, table=True):
     heartbeat_at: datetime | None = None
     attempts: int = 0  # times sent to the broker since the last manual retry
     run_token: str | None = Field(default=None, max_length=32)  # the run that holds it
+
+    @property
+    def retryable(self) -> bool:
+        """Failed, or its worker stopped (see app/jobs/liveness.py)."""
+        from app.jobs.liveness import JOBS, is_stuck
+
+        return self.status == JobStatus.failed or is_stuck(JOBS, self)

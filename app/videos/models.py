@@ -42,6 +42,13 @@ class Video(SQLModel, table=True):
     attempts: int = 0
     run_token: str | None = Field(default=None, max_length=32)
 
+    @property
+    def retryable(self) -> bool:
+        """Its ingest failed, or its worker stopped (see app/jobs/liveness.py)."""
+        from app.jobs.liveness import INGESTS, is_stuck
+
+        return self.status == VideoStatus.failed or is_stuck(INGESTS, self)
+
 
 class VideoPublic(SQLModel):
     video_id: int

@@ -58,3 +58,15 @@ def list_clips(session: SessionDep, _: CurrentUser, video_id: int | None = None,
 @router.get("/clips/{clip_id}", response_model=ClipPublic)
 def get_clip(clip_id: int, session: SessionDep, _: AdminUser) -> ClipPublic:
     return clips.to_public(clips.get_clip(session, clip_id))
+
+
+# Retrying a failed or stuck ingest (kept apart from the upload handling above).
+from app.labeling.deps import AdminWriter  # noqa: E402
+
+
+@router.post("/videos/{video_id}/retry", status_code=202, response_model=VideoPublic)
+def retry_ingest(video_id: int, session: SessionDep, _: AdminWriter) -> VideoPublic:
+    """Ingest a failed video, or one whose worker stopped, again (its killed
+    run's temporary clip folders are removed): 409 while it is alive or done,
+    503 (Retry-After) while the broker is down."""
+    return service.to_public(service.retry_ingest(session, video_id=video_id))
