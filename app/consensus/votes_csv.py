@@ -82,15 +82,16 @@ def _columns_fast(text: str, accepted, path: Path, what: str) -> list[list[str]]
     lines = text.split("\n")
     index, width = _pick(lines[0].split(","), accepted, path, what)
     body = lines[1:]
+    while body and not body[-1]:
+        body.pop()  # the file's last line end
     counts = list(map(str.count, body, repeat(",", len(body))))
     if counts.count(width - 1) != len(body):
-        kept = []
-        for line_no, (line, n) in enumerate(zip(body, counts), start=2):
-            if n == width - 1:
-                kept.append(line)
-            elif n or line.strip():  # a blank line is skipped, as csv does
-                raise VotesFileError(f"{path}, line {line_no}: expected {width} fields, got {n + 1}")
-        body = kept
+        off = [i for i, n in enumerate(counts) if n != width - 1]
+        for i in off:
+            if counts[i] or body[i].strip():  # a blank line is skipped, as csv does
+                raise VotesFileError(f"{path}, line {i + 2}: expected {width} fields, got {counts[i] + 1}")
+        skip = set(off)
+        body = [line for i, line in enumerate(body) if i not in skip]
     if not body:
         raise VotesFileError(f"{what} file has a header but no rows: {path}")
     flat = ",".join(body).split(",")
@@ -141,14 +142,51 @@ def _factorize(values: list[str], names: list[str] | None = None) -> tuple[np.nd
     return np.fromiter(map(ids.__getitem__, values), dtype=np.int64, count=len(values)), names
 
 
+def _coded_columns_fast(path: Path) -> list[tuple[np.ndarray, list[str]]] | None:
+    """(codes, names) of the three vote columns of a plain ASCII file without
+    quotes, parsed as bytes (app/consensus/votes_bytes.py); None for any
+    other file."""
+    from . import votes_bytes
+
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip() or not data.isascii() or b'"' in data or b"\0" in data:
+        return None
+    head, _, body = data.partition(b"\n")
+    head = head.removesuffix(b"\r")
+    if b"\r" in head:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # csv's line ends
+        head, _, body = data.partition(b"\n")
+    index, width = _pick(head.decode("ascii").split(","), VOTE_HEADERS, path, "votes")
+    try:
+        try:
+            a, starts, ends = votes_bytes.fields(body, width)
+        except votes_bytes.LoneCR:
+            a, starts, ends = votes_bytes.fields(body.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), width)
+    except votes_bytes.BadRow as exc:
+        raise VotesFileError(f"{path}, line {exc.line + 1}: expected {width} fields, got {exc.fields}") from None
+    if not starts.shape[0]:
+        raise VotesFileError(f"votes file has a header but no rows: {path}")
+    return [votes_bytes.factorize(a, starts[:, i], ends[:, i]) for i in index]
+
+
 def read_votes(path: str | os.PathLike[str]) -> Votes:
     """Votes from a CSV file (see module docstring for the accepted headers).
     Items and workers are numbered in order of first appearance, labels sorted
     (as ``Votes.from_rows`` does)."""
-    item_col, worker_col, label_col = _read_columns(path, VOTE_HEADERS, "votes")
-    items, item_names = _factorize(item_col)
-    workers, worker_names = _factorize(worker_col)
-    labels, label_names = _factorize(label_col, sorted(set(label_col)))
+    coded = _coded_columns_fast(Path(path))
+    if coded is not None:
+        (items, item_names), (workers, worker_names), (labels, seen) = coded
+        label_names = sorted(seen)
+        labels = np.array([label_names.index(name) for name in seen], dtype=np.int64)[labels]
+    else:
+        item_col, worker_col, label_col = _read_columns(path, VOTE_HEADERS, "votes")
+        items, item_names = _factorize(item_col)
+        workers, worker_names = _factorize(worker_col)
+        labels, label_names = _factorize(label_col, sorted(set(label_col)))
     try:
         return Votes(items=items, workers=workers, labels=labels, item_names=tuple(item_names),
                      worker_names=tuple(worker_names), label_names=tuple(label_names))
