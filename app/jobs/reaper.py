@@ -69,6 +69,8 @@ def _settle(kind: WorkKind, row, *, was: str, since_col, cutoff, why: str) -> st
     if row.attempts < s.work_max_attempts:
         values = dict(status=kind.queued, run_token=None, heartbeat_at=utcnow(), attempts=m.attempts + 1,
                       error=f"{why}; sent again (attempt {row.attempts + 1} of {s.work_max_attempts}).")
+        if kind is INGESTS:
+            values["stage"] = "queued"
         action = "requeued"
     else:
         values = dict(status=kind.failed, run_token=None,

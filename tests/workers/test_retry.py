@@ -111,3 +111,19 @@ def test_the_video_page_retries_a_failed_ingest(client, session, admin, sent):
     assert r.status_code == 303
     assert "Retry ingest" not in client.get(f"/admin/videos/{video.id}").text  # queued now
     assert sent == [("fervlab.ingest_video", [video.id], "cpu")]
+
+
+def test_the_benchmarks_job_list_offers_retry_to_admins_only(client, session, admin, ann, sent):
+    job = Job(kind="train", params={"model": "frame_cnn"}, status=JobStatus.failed, error="The worker stopped")
+    session.add(job)
+    session.commit()
+    browser_login(client, ann)
+    assert "Retry" not in client.get("/benchmarks").text
+    client.cookies.clear()
+    browser_login(client, admin)
+    page = client.get("/benchmarks").text
+    assert f'action="/admin/jobs/{job.id}/retry"' in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post(f"/admin/jobs/{job.id}/retry", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/benchmarks"
+    assert sent == [("fervlab.run_job", [job.id], "gpu")]

@@ -4,6 +4,7 @@ SIGKILL in the middle of a job or an ingest leaves work that a restarted
 worker finishes, or fails with a message — never work stuck for good."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -61,6 +62,28 @@ def test_job_of_a_killed_worker_is_finished_by_the_next_one(session, workers, tm
                     what="the restarted worker to finish the job")
     assert done.result["ok"] and done.result["pid"] != first.pid
     assert done.attempts == 2 and done.error is None and done.run_token is None
+
+
+def test_a_live_job_keeps_its_claim_past_the_stale_time(session, workers, tmp_path):
+    from app.jobs.reaper import reap
+    from tests.workers.workerproc import FAST_LIVENESS
+
+    gate = tmp_path / "gate"
+    gate.touch()
+    job = jobs.enqueue(session, kind="test-gate", params={"gate": str(gate)})
+    workers()
+    running = wait_for(lambda: (j := fresh(session, Job, job.id)).status == JobStatus.running and j,
+                       timeout_s=90, what="the worker to start the job")
+    first_beat, token = running.heartbeat_at, running.run_token
+    stale_s = float(FAST_LIVENESS["FERVLAB_WORK_STALE_S"])
+    # Its heartbeat moves on while it runs, so the worker's own reaper leaves it be.
+    wait_for(lambda: fresh(session, Job, job.id).heartbeat_at > first_beat, timeout_s=30, what="a heartbeat")
+    time.sleep(2 * stale_s)
+    held = fresh(session, Job, job.id)
+    assert (held.status, held.attempts, held.run_token) == (JobStatus.running, 1, token)
+    assert reap() == {"requeued": 0, "failed": 0}  # the default stale time here is longer still
+    gate.unlink()
+    wait_for(lambda: fresh(session, Job, job.id).status == JobStatus.done, timeout_s=60, what="the job to finish")
 
 
 def test_job_that_keeps_losing_its_worker_fails_with_a_message(session, workers, tmp_path):

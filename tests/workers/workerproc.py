@@ -8,8 +8,9 @@ import sys
 import time
 import uuid
 
-# Liveness settings small enough for a test: a killed run is noticed in 2 s.
-FAST_LIVENESS = {"FERVLAB_WORK_HEARTBEAT_S": "0.3", "FERVLAB_WORK_STALE_S": "2",
+# Liveness settings small enough for a test: a killed run is noticed in 5 s
+# (ten missed beats, so a loaded machine does not pass for a dead worker).
+FAST_LIVENESS = {"FERVLAB_WORK_HEARTBEAT_S": "0.5", "FERVLAB_WORK_STALE_S": "5",
                  "FERVLAB_REAPER_INTERVAL_S": "0.5"}
 
 
