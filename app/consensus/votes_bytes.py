@@ -121,16 +121,32 @@ def factorize(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.n
                 np.minimum(np.maximum(lengths - 8 * c, 0), 8)]
         keys = grid.view(f"S{8 * chunks}").ravel()
     # Zero padding cannot merge two values: the body holds no NUL byte.
-    distinct = np.unique(keys)  # a hash table, not a sort, for integer keys
-    codes = np.searchsorted(distinct, keys)
+    # Votes files often list an item's votes together: code each run of equal
+    # keys once.
+    heads = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if n else np.arange(0)
+    grouped = heads.size < n // 2
+    run_keys = keys[heads] if grouped else keys
+    distinct = np.unique(run_keys)  # a hash table, not a sort, for integer keys
+    run_codes = np.searchsorted(distinct, run_keys)
     first = np.full(distinct.size, n, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(n))
+    np.minimum.at(first, run_codes, heads if grouped else np.arange(n))
+    codes = np.repeat(run_codes, np.diff(np.append(heads, n))) if grouped else run_codes
     order = np.argsort(first)
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size)
-    raw = memoryview(a)
-    names = [bytes(raw[starts[i]:ends[i]]).decode("ascii") for i in first[order].tolist()]
-    return rank[codes], names
+    return rank[codes], _texts(a, starts[first[order]], ends[first[order]])
+
+
+def _texts(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The values `a[starts[j]:ends[j]]` as str, gathered into one buffer
+    (one newline after each: values never hold one) and decoded once."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    owner = np.repeat(np.arange(starts.size), lengths)
+    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out = np.full(total + starts.size, NL, dtype=np.uint8)
+    out[owner + np.arange(total)] = a[starts[owner] + within]
+    return out.tobytes().decode("ascii").split("\n")[:starts.size]
 
 
 def _windows(a: np.ndarray, count: int) -> np.ndarray:

@@ -153,7 +153,7 @@ def _coded_columns_fast(path: Path) -> list[tuple[np.ndarray, list[str]]] | None
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if not data.strip() or not data.isascii() or b'"' in data or b"\0" in data:
+    if not data or data.isspace() or not data.isascii() or b'"' in data or b"\0" in data:
         return None
     head, _, body = data.partition(b"\n")
     head = head.removesuffix(b"\r")

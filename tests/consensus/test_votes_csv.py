@@ -146,6 +146,9 @@ TRICKY = {
     "extra_columns_any_order": "time,label,worker,task,note\n1,a,u,q1,x\n2,b,v,q1,y\n3,a,v,q2,\n",
     "unicode": "task,worker,label\nq\u00e9,\u00fc,\u00e4\nq\u00e9,w,\u00df\n",
     "last_line_without_newline": "question,worker,answer\nq1,u,0\nq1,v,1",
+    "empty_fields_and_long_names": "task,worker,label\nq1,,a\nq1,v,\n" + "".join(
+        f"item-{i:04d}-with-a-long-name,annotator-{i % 3:02d}-long-id,lab{i % 4}\n" for i in range(40)),
+    "grouped_by_item": "task,worker,label\n" + "".join(f"t{i // 5},w{i % 7},l{i % 3}\n" for i in range(60)),
 }
 
 
