@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, update
 
 from app.core.config import get_settings
 from app.core.db import session_scope, utcnow
+from app.core.errors import Conflict
 from app.jobs.models import Job, JobStatus
 from app.videos.models import Video, VideoStatus
 
@@ -35,12 +36,13 @@ class WorkKind:
     done: str
     failed: str
     noun: str
+    label: str  # how messages name a row
 
 
 JOBS = WorkKind(Job, JobStatus.queued.value, JobStatus.running.value, JobStatus.done.value,
-                JobStatus.failed.value, "job")
+                JobStatus.failed.value, "job", "Job")
 INGESTS = WorkKind(Video, VideoStatus.queued.value, VideoStatus.processing.value, VideoStatus.done.value,
-                   VideoStatus.failed.value, "ingest")
+                   VideoStatus.failed.value, "ingest", "Video")
 
 
 def new_token() -> str:
@@ -70,6 +72,16 @@ def is_stuck(kind: WorkKind, row, now: datetime | None = None) -> bool:
         since = _aware(row.heartbeat_at) or _aware(getattr(row, "created_at", None))
         return since is None or since < cutoff
     return False
+
+
+def check_retryable(kind: WorkKind, row, *, when_done: str) -> None:
+    """Conflict unless the row failed or its work is stuck (`when_done`: the
+    message for finished work)."""
+    status = _status(row)
+    if status == kind.done:
+        raise Conflict(when_done)
+    if status != kind.failed and not is_stuck(kind, row):
+        raise Conflict(f"{kind.label} {row.id} is {status} and alive; retry it once it has failed or stalled.")
 
 
 def claim(kind: WorkKind, row_id: int, token: str) -> bool:

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Conflict, NotFound, Unavailable
+from app.core.errors import NotFound, Unavailable
 from app.jobs.models import Job, JobStatus
 
 # Which queue each kind of job runs on.
@@ -62,14 +62,10 @@ def enqueue(session: Session, *, kind: str, params: dict, user_id: int | None = 
 
 def retry_job(session: Session, *, job_id: int) -> Job:
     """Run a failed or stuck job again (from the start)."""
-    from app.jobs.liveness import JOBS, is_stuck
+    from app.jobs.liveness import JOBS, check_retryable
 
     job = get_job(session, job_id)
-    if job.status == JobStatus.done:
-        raise Conflict(f"Job {job_id} is done; start a new {job.kind} job instead.")
-    if job.status != JobStatus.failed and not is_stuck(JOBS, job):
-        raise Conflict(f"Job {job_id} is {JobStatus(job.status).value} and alive; "
-                       "retry it once it has failed or stalled.")
+    check_retryable(JOBS, job, when_done=f"Job {job_id} is done; start a new {job.kind} job instead.")
     job.status, job.error, job.progress, job.result = JobStatus.queued, None, 0.0, {}
     job.run_token, job.finished_at, job.attempts = None, None, 0
     send(session, job)

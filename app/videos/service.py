@@ -119,15 +119,12 @@ def requeue(session: Session, *, video_id: int, attempts: int | None = None) -> 
 def retry_ingest(session: Session, *, video_id: int) -> Video:
     """Ingest a failed or stuck video again, after removing what a killed run
     left in the temporary clip folders."""
-    from app.jobs.liveness import INGESTS, is_stuck
+    from app.jobs.liveness import INGESTS, check_retryable
     from workers.ingest.job import remove_leftovers
 
     video = get_video(session, video_id)
-    if video.status == VideoStatus.done:
-        raise Conflict(f"Video {video_id} was ingested; use POST /api/v1/videos/{video_id}/ingest to redo it.")
-    if video.status != VideoStatus.failed and not is_stuck(INGESTS, video):
-        raise Conflict(f"Video {video_id} is {VideoStatus(video.status).value} and alive; "
-                       "retry it once it has failed or stalled.")
+    check_retryable(INGESTS, video, when_done=f"Video {video_id} was ingested; "
+                    f"use POST /api/v1/videos/{video_id}/ingest to redo it.")
     video = requeue(session, video_id=video_id, attempts=0)
     remove_leftovers(video_id)
     enqueue_ingest(video)
