@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import threading
+import time
 
 from celery import Celery, signals
 from kombu import Exchange, Queue
@@ -127,7 +128,8 @@ def watch_parent(parent_pid: int, *, every_s: float = 1.0) -> None:
         os._exit(1)
 
     def poll() -> None:
-        while not threading.Event().wait(every_s):
+        while True:
+            time.sleep(every_s)
             if gone():
                 print("fervlab worker: the serving process is gone; stopping", file=sys.stderr, flush=True)
                 os._exit(1)
