@@ -74,10 +74,11 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 _PADDING = re.compile(r"[^\S\n]")
 
 
-def _columns_fast(text: str, accepted, path: Path, what: str) -> list[list[str]] | None:
-    """Columns of a file without quotes: the splitting, counting and
-    stripping run in C over whole columns (``csv.reader`` yields a Python list
-    per row, which at a million rows costs several times the fit)."""
+def _columns_fast(text: str, accepted, path: Path, what: str) -> list[list[str]]:
+    """Columns of a file without quotes (a truth file, or votes that are not
+    plain ASCII): splitting, counting and stripping run in C over whole
+    columns (``csv.reader`` makes a Python list per row, which at a million
+    rows costs several times the fit)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # csv's line ends
     lines = text.split("\n")
     index, width = _pick(lines[0].split(","), accepted, path, what)
