@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -156,19 +154,18 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000),
 
     from app.core.config import get_settings
 
+    from app import embedded_worker as embedded
+
     child = None
     if embedded_worker and get_settings().broker_is_embedded:
-        child = subprocess.Popen(_worker_argv("cpu,gpu", 1))
+        child = embedded.start(_worker_argv("cpu,gpu", 1))
         typer.echo(f"embedded worker started (pid {child.pid})")
     try:
-        uvicorn.run("app.main:create_app", factory=True, host=host, port=port)
+        with embedded.signals_unwind():
+            uvicorn.run("app.main:create_app", factory=True, host=host, port=port)
     finally:
         if child is not None:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            embedded.stop(child)
 
 
 @app.command()

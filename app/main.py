@@ -42,6 +42,8 @@ ROUTER_MODULES = [
     "app.consensus.views",
     "app.review.routes",
     "app.review.views",
+    "app.jobs.routes",
+    "app.jobs.views",
 ]
 
 
@@ -63,7 +65,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,6 +10,7 @@ from importlib import import_module
 
 from app.core.db import session_scope
 from app.jobs import service as jobs
+from app.jobs.liveness import JOBS, Heartbeat, claim, new_token
 from app.jobs.models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ def runner_for(kind: str) -> Callable[[dict, Progress], dict]:
 
 
 def execute_job(job_id: int) -> dict:
+    """Claim the job, run it with a heartbeat, record the outcome. A copy of
+    a task whose job is done or held by a live run does nothing."""
+    token = new_token()
     with session_scope() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -43,23 +47,35 @@ def execute_job(job_id: int) -> dict:
             return {"error": f"job {job_id} does not exist"}
         if job.status == JobStatus.done:
             return job.result  # ran already: running twice is a no-op
+    if not claim(JOBS, job_id, token):
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            if job.status == JobStatus.done:
+                return job.result
+            return {"skipped": f"job {job_id} is {JobStatus(job.status).value}: not claimed by this run"}
+    with session_scope() as session:
+        job = session.get(Job, job_id)
         jobs.mark(session, job, status=JobStatus.running, progress=0.0)
         kind, params = job.kind, dict(job.params)
 
     def progress(frac: float, _stage: str = "") -> None:
         with session_scope() as s:
             j = s.get(Job, job_id)
-            if j is not None:
+            if j is not None and j.run_token == token:
                 j.progress = float(frac)
                 s.add(j)
 
-    try:
-        result = runner_for(kind)(params, progress)
-    except Exception as exc:  # noqa: BLE001 - recorded on the job for the user to read
-        log.exception("job %s failed", job_id)
-        with session_scope() as session:
-            jobs.mark(session, session.get(Job, job_id), status=JobStatus.failed, error=f"{type(exc).__name__}: {exc}")
-        raise
+    with Heartbeat(JOBS, job_id, token):
+        try:
+            result = runner_for(kind)(params, progress)
+        except Exception as exc:  # noqa: BLE001 - recorded on the job for the user to read
+            log.exception("job %s failed", job_id)
+            with session_scope() as session:
+                jobs.mark(session, session.get(Job, job_id), status=JobStatus.failed,
+                          error=f"{type(exc).__name__}: {exc}")
+            raise
     with session_scope() as session:
-        jobs.mark(session, session.get(Job, job_id), status=JobStatus.done, result=result, progress=1.0)
+        job = session.get(Job, job_id)
+        job.error = None  # a note left by the reaper on an earlier attempt
+        jobs.mark(session, job, status=JobStatus.done, result=result, progress=1.0)
     return result

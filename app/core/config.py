@@ -42,6 +42,26 @@ class Settings(BaseSettings):
     login_failures_per_address: int = Field(100, gt=0)
     # Celery runs tasks in the calling process when True (tests of tasks only).
     task_always_eager: bool = False
+    # Work that outlives its worker (app/jobs/liveness.py, app/jobs/reaper.py).
+    # A running job or ingest beats every `work_heartbeat_s`; one silent for
+    # `work_stale_s` lost its worker and is re-queued, up to `work_max_attempts`
+    # sends in all, then failed. Queued work is re-sent after
+    # `work_queue_stale_s` when no work on its queue is alive. The reaper runs in
+    # every worker at start and every `reaper_interval_s`.
+    work_heartbeat_s: float = Field(15.0, gt=0)
+    work_stale_s: float = Field(120.0, gt=0)
+    work_max_attempts: int = Field(3, ge=1)
+    work_queue_stale_s: float = Field(1800.0, gt=0)
+    reaper_interval_s: float = Field(60.0, gt=0)
+    # Redis redelivers an unacknowledged task after this long: longer than the
+    # longest task (a training run), so a task still running is never handed to
+    # a second worker; a killed worker's task is recovered by the reaper first.
+    task_visibility_timeout_s: int = Field(24 * 3600, gt=0)
+    # Enqueueing waits at most this long for the broker, then answers 503.
+    broker_connect_timeout_s: float = Field(2.0, gt=0)
+    broker_retry_after_s: int = Field(30, gt=0)
+    # Set by `fervlab serve` for its embedded worker: the worker ends with it.
+    embedded_parent_pid: int = Field(0, ge=0)
 
     @field_validator("env")
     @classmethod
@@ -83,6 +103,8 @@ class Settings(BaseSettings):
         if str(self.media_root) in ("", "."):
             self.media_root = var / "media"
         self.media_root = self.media_root.resolve()
+        if self.work_stale_s < 2 * self.work_heartbeat_s:
+            raise ValueError("FERVLAB_WORK_STALE_S must be at least twice FERVLAB_WORK_HEARTBEAT_S")
         if self.env == "prod" and self.secret_key == DEV_SECRET:
             raise ValueError("FERVLAB_SECRET_KEY must be set outside dev mode")
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 class DomainError(Exception):
     status_code = 400
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str):
         super().__init__(detail)
@@ -37,6 +38,11 @@ class TooLarge(DomainError):
 
 class Unavailable(DomainError):
     status_code = 503
+
+    def __init__(self, detail: str, *, retry_after: int | None = None):
+        super().__init__(detail)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(int(retry_after))}
 
 
 class TooManyRequests(DomainError):

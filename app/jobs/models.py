@@ -29,3 +29,15 @@ class Job(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # Liveness (app/jobs/liveness.py): the worker running it beats; a row
+    # whose beat stopped is re-queued or failed by the reaper.
+    heartbeat_at: datetime | None = None
+    attempts: int = 0  # times sent to the broker since the last manual retry
+    run_token: str | None = Field(default=None, max_length=32)  # the run that holds it
+
+    @property
+    def retryable(self) -> bool:
+        """Failed, or its worker stopped (see app/jobs/liveness.py)."""
+        from app.jobs.liveness import JOBS, is_stuck
+
+        return self.status == JobStatus.failed or is_stuck(JOBS, self)

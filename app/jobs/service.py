@@ -6,6 +6,7 @@ import time
 
 from sqlmodel import Session
 
+from app.core.config import get_settings
 from app.core.db import utcnow
 from app.core.errors import NotFound, Unavailable
 from app.jobs.models import Job, JobStatus
@@ -22,19 +23,52 @@ def create_job(session: Session, *, kind: str, params: dict, user_id: int | None
     return job
 
 
-def send(job: Job) -> None:
-    """Hand a committed job to the broker."""
+def publish(task: str, args: list, *, queue: str) -> None:
+    """Send one task, failing fast: no publish retries and no result
+    subscription (rows carry the outcome), so a dead broker costs at most
+    FERVLAB_BROKER_CONNECT_TIMEOUT_S. Raises whatever the broker client raised."""
     from workers.celery_app import celery_app
 
+    celery_app.send_task(task, args=args, queue=queue, retry=False, ignore_result=True)
+
+
+def broker_down(what: str, exc: Exception, retry_path: str) -> Unavailable:
+    return Unavailable(f"The task broker is unreachable ({type(exc).__name__}): {what} was not started. "
+                       f"Retry with POST {retry_path} once it is back.",
+                       retry_after=get_settings().broker_retry_after_s)
+
+
+def send(session: Session, job: Job) -> None:
+    """Hand a committed job to the broker. If the broker cannot take it the
+    job is marked failed (never left queued with no message) and Unavailable
+    (503) is raised."""
+    job.attempts += 1
+    job.heartbeat_at = utcnow()  # a queued row's heartbeat is its last send
+    session.add(job)
+    session.commit()
     try:
-        celery_app.send_task("fervlab.run_job", args=[job.id], queue=QUEUES.get(job.kind, "cpu"))
+        publish("fervlab.run_job", [job.id], queue=QUEUES.get(job.kind, "cpu"))
     except Exception as exc:  # noqa: BLE001 - the broker being down is a user-facing condition
-        raise Unavailable(f"Could not reach the task broker ({type(exc).__name__}); job {job.id} stays queued.") from exc
+        err = broker_down(f"job {job.id}", exc, f"/api/v1/jobs/{job.id}/retry")
+        mark(session, job, status=JobStatus.failed, error=err.detail)
+        raise err from exc
 
 
 def enqueue(session: Session, *, kind: str, params: dict, user_id: int | None = None) -> Job:
     job = create_job(session, kind=kind, params=params, user_id=user_id)
-    send(job)
+    send(session, job)
+    return job
+
+
+def retry_job(session: Session, *, job_id: int) -> Job:
+    """Run a failed or stuck job again (from the start)."""
+    from app.jobs.liveness import JOBS, check_retryable
+
+    job = get_job(session, job_id)
+    check_retryable(JOBS, job, when_done=f"Job {job_id} is done; start a new {job.kind} job instead.")
+    job.status, job.error, job.progress, job.result = JobStatus.queued, None, 0.0, {}
+    job.run_token, job.finished_at, job.attempts = None, None, 0
+    send(session, job)
     return job
 
 
@@ -56,6 +90,7 @@ def mark(session: Session, job: Job, *, status: JobStatus, result: dict | None =
         job.progress = progress
     if status in (JobStatus.done, JobStatus.failed):
         job.finished_at = utcnow()
+        job.run_token = None
     session.add(job)
     session.commit()
 

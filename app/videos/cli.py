@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"video {row['video_id']}: {row['status']}")
 
         for path in paths:
+            video_id = None
             try:
                 if not path.is_file():
                     raise FileNotFoundError(f"{path}: no such file")
@@ -52,14 +53,15 @@ def register(app: typer.Typer) -> None:
                 with session_scope() as session:
                     video, _ = service.register(session, scene_id=scene_id, staged=staged)
                     video_id = video.id
+                    # Asked again: ingest again (a redelivered worker task skips a done video).
+                    video = service.requeue(session, video_id=video_id)
+                    if enqueue:
+                        service.enqueue_ingest(video)
             except (DomainError, OSError) as exc:
-                emit({"video_id": None, "status": "failed", "clips": 0,
+                emit({"video_id": video_id, "status": "failed", "clips": 0,
                       "error": getattr(exc, "detail", None) or str(exc)})
                 continue
             if enqueue:
-                with session_scope() as session:
-                    video = service.requeue(session, video_id=video_id)
-                    service.enqueue_ingest(video)
                 pending.append(video_id)
                 if not wait:
                     emit({"video_id": video_id, "status": "queued", "clips": 0, "error": None})

@@ -37,6 +37,17 @@ class Video(SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # Liveness of its ingest, as on Job (app/jobs/liveness.py).
+    heartbeat_at: datetime | None = None
+    attempts: int = 0
+    run_token: str | None = Field(default=None, max_length=32)
+
+    @property
+    def retryable(self) -> bool:
+        """Its ingest failed, or its worker stopped (see app/jobs/liveness.py)."""
+        from app.jobs.liveness import INGESTS, is_stuck
+
+        return self.status == VideoStatus.failed or is_stuck(INGESTS, self)
 
 
 class VideoPublic(SQLModel):

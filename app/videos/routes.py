@@ -51,3 +51,11 @@ def list_clips(session: SessionDep, _: ReviewerUser, video_id: Id | None = None,
 @router.get("/clips/{clip_id}", response_model=ClipPublic)
 def get_clip(clip_id: Id, session: SessionDep, _: AdminUser) -> ClipPublic:
     return clips.to_public(clips.get_clip(session, clip_id))
+
+
+@router.post("/videos/{video_id}/retry", status_code=202, response_model=VideoPublic)
+def retry_ingest(video_id: Id, session: SessionDep, _: AdminWriter) -> VideoPublic:
+    """Ingest a failed video, or one whose worker stopped, again (its killed
+    run's temporary clip folders are removed): 409 while it is alive or done,
+    503 (Retry-After) while the broker is down."""
+    return service.to_public(service.retry_ingest(session, video_id=video_id))

@@ -5,7 +5,7 @@ from sqlmodel import Session, select
 
 from app.core.config import get_settings
 from app.core.db import utcnow
-from app.core.errors import Invalid, NotFound, Unavailable
+from app.core.errors import Conflict, Invalid, NotFound
 from app.taxonomy.service import get_scene
 from app.videos import storage
 from app.videos.models import Video, VideoPublic, VideoStatus
@@ -51,14 +51,38 @@ def register(session: Session, *, scene_id: int, staged: storage.StagedFile, use
 
 
 def enqueue_ingest(video: Video) -> None:
-    """Send the ingest task; call only after the commit that created the video."""
-    from workers.celery_app import celery_app
+    """Send the ingest task; call only after the commit that created the video.
+    If the broker cannot take it the video is marked failed (never left queued
+    with no message) and Unavailable (503) is raised."""
+    from sqlalchemy.orm import object_session
 
+    from app.core.db import session_scope
+    from app.jobs import service as jobs
+
+    def record(session: Session, **values) -> None:
+        row = session.get(Video, video.id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = utcnow()
+        session.add(row)
+        session.commit()
+
+    def in_session(**values) -> None:
+        session = object_session(video)
+        if session is not None:
+            record(session, **values)
+        else:
+            with session_scope() as s:
+                record(s, **values)
+
+    in_session(attempts=video.attempts + 1, heartbeat_at=utcnow())  # a queued row's heartbeat is its last send
     try:
-        celery_app.send_task("fervlab.ingest_video", args=[video.id], queue="cpu")
+        jobs.publish("fervlab.ingest_video", [video.id], queue="cpu")
     except Exception as exc:  # noqa: BLE001
-        raise Unavailable(f"Video {video.id} is stored but the task broker is unreachable "
-                          f"({type(exc).__name__}); retry with POST /api/v1/videos/{video.id}/ingest.") from exc
+        err = jobs.broker_down(f"the ingest of video {video.id} (the file is stored)", exc,
+                               f"/api/v1/videos/{video.id}/retry")
+        in_session(status=VideoStatus.failed, error=err.detail[:1000], stage="failed", run_token=None)
+        raise err from exc
 
 
 def get_video(session: Session, video_id: int) -> Video:
@@ -75,12 +99,35 @@ def list_videos(session: Session, *, scene_id: int | None = None, limit: int = 2
     return list(session.exec(q).all())
 
 
-def requeue(session: Session, *, video_id: int) -> Video:
+def requeue(session: Session, *, video_id: int, attempts: int | None = None) -> Video:
+    """Mark a video for (re-)ingest; refused while a live worker ingests it."""
+    from app.jobs.liveness import INGESTS, is_stuck
+
     video = get_video(session, video_id)
+    if video.status == VideoStatus.processing and not is_stuck(INGESTS, video):
+        raise Conflict(f"Video {video_id} is being ingested right now; wait for it to finish or fail.")
     video.status, video.error, video.progress, video.stage = VideoStatus.queued, None, 0.0, "queued"
+    video.run_token = None
+    if attempts is not None:
+        video.attempts = attempts
     video.updated_at = utcnow()
     session.add(video)
     session.commit()
+    return video
+
+
+def retry_ingest(session: Session, *, video_id: int) -> Video:
+    """Ingest a failed or stuck video again, after removing what a killed run
+    left in the temporary clip folders."""
+    from app.jobs.liveness import INGESTS, check_retryable
+    from workers.ingest.job import remove_leftovers
+
+    video = get_video(session, video_id)
+    check_retryable(INGESTS, video, when_done=f"Video {video_id} was ingested; "
+                    f"use POST /api/v1/videos/{video_id}/ingest to redo it.")
+    video = requeue(session, video_id=video_id, attempts=0)
+    remove_leftovers(video_id)
+    enqueue_ingest(video)
     return video
 
 

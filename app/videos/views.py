@@ -56,11 +56,26 @@ def upload(request: Request, session: SessionDep, upload: PageUpload):
     return _page(request, session, messages=messages, errors=errors, status_code=200 if not errors else 422)
 
 
-@router.get("/admin/videos/{video_id}")
-def video_detail(request: Request, video_id: Id, session: SessionDep, _: AdminPage):
+def _detail(request: Request, session, video_id: int, *, errors: list[str] | None = None, status_code: int = 200):
     video = service.get_video(session, video_id)
     rows, total = clips.list_clips(session, video_id=video_id, limit=500)
-    return render(request, "videos/detail.html", {"video": video, "clips": rows, "total": total})
+    return render(request, "videos/detail.html", {"video": video, "clips": rows, "total": total,
+                                                  "errors": errors or []}, status_code=status_code)
+
+
+@router.get("/admin/videos/{video_id}")
+def video_detail(request: Request, video_id: Id, session: SessionDep, _: AdminPage):
+    return _detail(request, session, video_id)
+
+
+@router.post("/admin/videos/{video_id}/retry")
+def retry_ingest(request: Request, video_id: Id, session: SessionDep, _: AdminPageWriter):
+    try:
+        service.retry_ingest(session, video_id=video_id)
+    except DomainError as exc:
+        session.rollback()
+        return _detail(request, session, video_id, errors=[exc.detail], status_code=exc.status_code)
+    return RedirectResponse(f"/admin/videos/{video_id}", status_code=303)
 
 
 @router.post("/admin/videos/{video_id}/ingest")

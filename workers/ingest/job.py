@@ -5,6 +5,7 @@ reuses the clips on disk and updates the same rows."""
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 
 from sqlmodel import select
@@ -13,6 +14,7 @@ from app.clips import service as clips
 from app.clips.models import ClipSource
 from app.core.config import get_settings
 from app.core.db import session_scope, utcnow
+from app.jobs.liveness import INGESTS, Heartbeat, claim, new_token
 from app.taxonomy.models import Scene
 from app.videos import service as videos
 from app.videos.models import Video, VideoStatus
@@ -31,12 +33,47 @@ def clip_fields(out) -> dict:
     }
 
 
+def remove_leftovers(video_id: int) -> int:
+    """Remove this video's clip folders that a killed run left under
+    `MEDIA_ROOT/tmp/<run>/` (they were never published, so nothing reads
+    them); returns how many. Call only while no run of the video is alive."""
+    tmp_base = get_settings().media_root / "tmp"
+    if not tmp_base.is_dir():
+        return 0
+    removed = 0
+    for d in tmp_base.glob(f"*/v{video_id}-*"):
+        shutil.rmtree(d, ignore_errors=True)
+        removed += 1
+        try:
+            d.parent.rmdir()  # the run's folder, once empty
+        except OSError:
+            pass
+    return removed
+
+
 def run_ingest(video_id: int, progress=None) -> dict:
-    """Returns `{"video_id", "status", "clips", "error"}`."""
+    """Returns `{"video_id", "status", "clips", "error"}`; `"skipped"` when
+    another live run holds the video or it is already ingested."""
+    token = new_token()
+    if not claim(INGESTS, video_id, token):
+        with session_scope() as session:
+            video = session.get(Video, video_id)
+            if video is None:
+                return {"video_id": video_id, "status": "failed", "clips": 0,
+                        "error": f"video {video_id} does not exist"}
+            status = VideoStatus(video.status).value
+        return {"video_id": video_id, "status": status, "clips": video.clips_count, "error": video.error,
+                "skipped": f"video {video_id} is {status}: not claimed by this run"}
+    removed = remove_leftovers(video_id)
+    if removed:
+        log.info("video %s: removed %d clip folder(s) left by a killed run", video_id, removed)
+    with Heartbeat(INGESTS, video_id, token):
+        return _run_claimed(video_id, token, progress)
+
+
+def _run_claimed(video_id: int, token: str, progress) -> dict:
     with session_scope() as session:
         video = session.get(Video, video_id)
-        if video is None:
-            return {"video_id": video_id, "status": "failed", "clips": 0, "error": f"video {video_id} does not exist"}
         scene = session.get(Scene, video.scene_id)
         src = videos.original_path(video)
         videos.set_progress(session, video, progress=0.0, stage="starting")
@@ -59,10 +96,11 @@ def run_ingest(video_id: int, progress=None) -> dict:
         result = ingest_video(src, media_root=get_settings().media_root, scene=scene_name,
                               video_key=f"v{video_id}", progress=report)
     except IngestError as exc:
-        return _finish(video_id, status=VideoStatus.failed, error=str(exc.detail))
+        return _finish(video_id, token, status=VideoStatus.failed, error=str(exc.detail))
     except Exception as exc:  # noqa: BLE001 - recorded for the user; the worker stays up
         log.exception("ingest of video %s failed", video_id)
-        return _finish(video_id, status=VideoStatus.failed, error=f"internal error: {type(exc).__name__}: {exc}")
+        return _finish(video_id, token, status=VideoStatus.failed,
+                       error=f"internal error: {type(exc).__name__}: {exc}")
 
     with session_scope() as session:
         new_ids, keys = [], set()
@@ -77,13 +115,17 @@ def run_ingest(video_id: int, progress=None) -> dict:
         video.width, video.height, video.frames = result.width, result.height, result.frames
         session.add(video)
         clips.after_new_clips(session, new_ids)
-    return _finish(video_id, status=VideoStatus.done, clips_count=len(keys))
+    return _finish(video_id, token, status=VideoStatus.done, clips_count=len(keys))
 
 
-def _finish(video_id: int, *, status: VideoStatus, error: str | None = None, clips_count: int = 0) -> dict:
+def _finish(video_id: int, token: str, *, status: VideoStatus, error: str | None = None,
+            clips_count: int = 0) -> dict:
     with session_scope() as session:
         video = session.get(Video, video_id)
+        if video.run_token not in (token, None):
+            log.warning("video %s: finished by this run after another took it over", video_id)
         video.status, video.error, video.clips_count = status, error, clips_count
+        video.run_token = None
         video.progress = 1.0 if status == VideoStatus.done else video.progress
         video.stage = "done" if status == VideoStatus.done else "failed"
         video.updated_at = utcnow()
