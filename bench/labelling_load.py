@@ -268,8 +268,8 @@ def app_without_consensus():
     return create_app()
 
 
-def _serve(env: dict, workers: int, *, consensus: bool = True) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
+def _serve(env: dict, workers: int, *, consensus: bool = True, port: int = 0) -> tuple[subprocess.Popen, int]:
+    port = port or _free_port()
     factory = "app.main:create_app" if consensus else "bench.labelling_load:app_without_consensus"
     cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
@@ -319,7 +319,7 @@ def _stop(proc: subprocess.Popen) -> None:
 # -- one database ----------------------------------------------------------------------
 
 def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clips_rate: float, *,
-           consensus: bool = True) -> list[dict]:
+           consensus: bool = True, port: int = 0) -> list[dict]:
     tmp = Path(tempfile.mkdtemp(prefix=f"fervlab-load-{db}-"))
     env = {"FERVLAB_ENV": "test", "FERVLAB_VAR_DIR": str(tmp), "FERVLAB_MEDIA_ROOT": str(tmp / "media"),
            "FERVLAB_BROKER_URL": "memory://"}
@@ -341,7 +341,7 @@ def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clip
     rows = []
     try:
         setup = _in_child("_setup", env, levels, clips)
-        proc, port = _serve(env, workers, consensus=consensus)
+        proc, port = _serve(env, workers, consensus=consensus, port=port)
         try:
             for level in levels:
                 campaign_id = setup["campaigns"][str(level)]
@@ -401,11 +401,13 @@ def main() -> None:
     ap.add_argument("--max-rate", type=float, default=1500.0, help="labels/s the clip pool must be able to absorb")
     ap.add_argument("--no-consensus", action="store_true", help="switch the consensus hook off (see its cost)")
     ap.add_argument("--markdown", action="store_true", help="print the table for BENCHMARKS.md")
+    ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     args = ap.parse_args()
     levels = [int(x) for x in args.annotators.split(",") if x.strip()]
     rows = []
     for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        rows += run_db(db, levels, args.seconds, args.workers, args.max_rate, consensus=not args.no_consensus)
+        rows += run_db(db, levels, args.seconds, args.workers, args.max_rate, consensus=not args.no_consensus,
+                       port=args.port)
     if args.markdown:
         print(markdown(rows, args))
     else:
