@@ -81,6 +81,9 @@ class MemberStats(BaseModel):
     qualification_needed: int
     paused: bool
     message: str | None = None
+    # For the annotator the gold figures move once every `gold_block` gold
+    # attempts (no single check clip's outcome shows); admins see them live.
+    gold_block: int = 1
 
 
 class AnnotatorRow(MemberStats):

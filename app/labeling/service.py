@@ -192,16 +192,17 @@ def progress(session: Session, *, campaign_id: int) -> Progress:
                     labels_last_hour=last_hour, annotators=annotators)
 
 
-def _stats(campaign: Campaign, member: CampaignMember | None, user: User) -> dict:
+def _stats(campaign: Campaign, member: CampaignMember | None, user: User, *, live: bool = False) -> dict:
+    """A member's standing; the gold record as the annotator may see it, or
+    (`live`, for admins) as it stands."""
     if member is None:
         member = CampaignMember(campaign_id=campaign.id, user_id=user.id,
                                 qualified=campaign.qualification_clips == 0)
     paused = member.paused or user.paused
     return {
         "campaign_id": campaign.id, "campaign": campaign.name, "labels": member.labels,
-        "gold_answered": member.gold_answered, "gold_correct": member.gold_correct,
-        "gold_accuracy": quality.accuracy(member.gold_correct, member.gold_answered),
-        "rolling_accuracy": quality.rolling_accuracy(member), "qualified": member.qualified,
+        **(quality.live_record(member) if live else quality.shown_record(member)),
+        "gold_block": 1 if live else quality.GOLD_BLOCK, "qualified": member.qualified,
         "qualification_needed": 0 if member.qualified else max(0, campaign.qualification_clips - member.gold_answered),
         "paused": paused, "message": quality.pause_message(campaign, member, user) if paused else None,
     }
@@ -228,7 +229,7 @@ def annotator_table(session: Session, *, campaign_id: int) -> list[AnnotatorRow]
         Annotation.campaign_id == campaign_id, Annotation.created_at >= hour_ago).group_by(Annotation.user_id)).all())
     rows = session.exec(select(CampaignMember, User).join(User, User.id == CampaignMember.user_id)
                         .where(CampaignMember.campaign_id == campaign_id).order_by(User.email)).all()
-    return [AnnotatorRow(**_stats(campaign, m, u), user_id=u.id, email=u.email,
+    return [AnnotatorRow(**_stats(campaign, m, u, live=True), user_id=u.id, email=u.email,
                          labels_last_hour=int(recent.get(u.id, 0)), last_active=m.updated_at) for m, u in rows]
 
 
