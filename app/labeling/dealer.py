@@ -31,6 +31,7 @@ from sqlmodel import Session, select
 
 from app.benchmarks.models import Prediction
 from app.clips.models import GoldAnswer
+from app.consensus import service as consensus
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.labeling import pool, quality
@@ -196,6 +197,8 @@ def next_assignment(session: Session, *, campaign_id: int, user: User, exclude: 
         except _Stop as stop:  # keep what was decided, then refuse
             deal, stopped = None, stop.error
     if stopped is not None:
+        # Paused: the clips that waited for their votes are decided again.
+        consensus.redecide_campaign(session, campaign_id=campaign_id, waiting_only=True)
         raise stopped
     return deal
 
@@ -296,6 +299,12 @@ def reclaim_expired(session: Session, *, limit: int = RECLAIM_BATCH) -> int:
             cc.active = max(0, cc.active - n)
             cc.priority = pool.pool_priority(cc, overlap=overlaps.get(campaign_id, cc.wanted))
             session.add(cc)
+    # A lapsed lease may have been the clip's last chance of a vote.
+    by_campaign: dict[int, list[int]] = {}
+    for campaign_id, clip_id in per_clip:
+        by_campaign.setdefault(campaign_id, []).append(clip_id)
+    for campaign_id, clip_ids in sorted(by_campaign.items()):
+        consensus.redecide_campaign(session, campaign_id=campaign_id, waiting_only=True, clip_ids=clip_ids)
     return len(leases)
 
 

@@ -22,6 +22,12 @@ class DealOut(BaseModel):
     ranking: list[RankItem] | None
 
 
+class ClipState(BaseModel):
+    state: str
+    clips: int
+    waiting_for: str
+
+
 class Progress(BaseModel):
     clips: int
     gold: int
@@ -33,6 +39,8 @@ class Progress(BaseModel):
     labels: int
     labels_last_hour: int
     annotators: int
+    # How many clips are in each state and what they wait for (progress.STATES).
+    states: list[ClipState] = []
 
 
 class CampaignOut(BaseModel):

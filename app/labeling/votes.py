@@ -105,6 +105,7 @@ def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Ann
         if lease.status != AssignmentStatus.active or lease.expires_at <= now:
             raise _expired(lease.expires_at)
         member, campaign = quality.standing_and_campaign(session, campaign_id=lease.campaign_id, user_id=user.id)
+        was_paused = member.paused
         if session.connection().execute(_CLOSE_LEASE, {"lease": lease.id, "now": now}).rowcount == 1:
             ann = _record(session, campaign=campaign, member=member, lease=lease, now=now, expression=expression,
                           descriptor=descriptor, flags=flags, duration_ms=data.duration_ms)
@@ -113,6 +114,8 @@ def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Ann
         if again.annotation_id is not None:
             return _retry(session, again)
         raise _expired(again.expires_at)
+    if member.paused and not was_paused:  # this vote paused them: clips waiting for them wait no more
+        consensus.redecide_campaign(session, campaign_id=campaign.id, waiting_only=True)
     return ann, True, member
 
 
