@@ -143,7 +143,8 @@ def decide_qualification(campaign: Campaign, member: CampaignMember, *, unanswer
     _show(member)
 
 
-# Gold feedback to the annotator moves in steps of this many attempts.
+# Gold feedback to the annotator moves in steps of this many attempts (a step
+# over fewer would let them tell single outcomes apart).
 GOLD_BLOCK = 5
 
 
@@ -158,7 +159,8 @@ def record_gold(campaign: Campaign, member: CampaignMember, *, correct: bool) ->
     member.gold_correct += int(correct)
     # JSON columns are not change-tracked in place: assign a new list.
     member.recent_gold = (list(member.recent_gold or []) + [int(correct)])[-campaign.rolling_window:]
-    if member.gold_answered % GOLD_BLOCK == 0:
+    # Each step of what they see sums up GOLD_BLOCK new attempts at least.
+    if member.gold_answered - member.shown_answered >= GOLD_BLOCK:
         _show(member)
     if not member.qualified:
         if member.gold_answered >= campaign.qualification_clips:
