@@ -303,8 +303,8 @@ def steer_pool(session: Session, *, campaign, clip_id: int, verdict: Verdict) ->
     planned so far is in (a lease in flight will bring its own vote, and this
     runs again then); settled clips close. A clip that needs a vote it cannot
     get (max_overlap reached, or it has votes, no lease in flight and nobody
-    left who may still label it: pool.voters_left) goes to an expert at once. `campaign`:
-    its id, overlap and max_overlap."""
+    left who may still label it: pool.voters_left) goes to an expert at
+    once. `campaign`: its id, overlap and max_overlap."""
     cc = pool.pool_row(session, campaign_id=campaign.id, clip_id=clip_id)
     if cc is None or cc.is_gold:
         return
