@@ -273,9 +273,9 @@ def app_without_consensus():
     return create_app()
 
 
-def _serve(env: dict, workers: int, *, consensus: bool = True, log=None) -> tuple[subprocess.Popen, int]:
-    """uvicorn on a free port; its output to `log` (a file) when given."""
-    port = _free_port()
+def _serve(env: dict, workers: int, *, consensus: bool = True, log=None, port: int = 0) -> tuple[subprocess.Popen, int]:
+    """uvicorn on a free port (or `port`); its output to `log` (a file) when given."""
+    port = port or _free_port()
     factory = "app.main:create_app" if consensus else "bench.labelling_load:app_without_consensus"
     cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
@@ -354,14 +354,14 @@ def bench_env(db: str, prefix: str = "fervlab-load") -> Iterator[dict]:
 
 
 def run_db(db: str, levels: list[int], seconds: float, workers: int | None, clips_rate: float, *,
-           consensus: bool = True) -> list[dict]:
+           consensus: bool = True, port: int = 0) -> list[dict]:
     workers = workers or (1 if db == "sqlite" else 2)
     # Enough clips that no level runs dry: generous labels/s × seconds / overlap.
     clips = int(clips_rate * (seconds + 5) / OVERLAP) + 200
     rows = []
     with bench_env(db) as env:
         setup = _in_child("_setup", env, levels, clips)
-        proc, port = _serve(env, workers, consensus=consensus)
+        proc, port = _serve(env, workers, consensus=consensus, port=port)
         try:
             for level in levels:
                 campaign_id = setup["campaigns"][str(level)]
@@ -415,11 +415,13 @@ def main() -> None:
     ap.add_argument("--max-rate", type=float, default=1500.0, help="labels/s the clip pool must be able to absorb")
     ap.add_argument("--no-consensus", action="store_true", help="switch the consensus hook off (see its cost)")
     ap.add_argument("--markdown", action="store_true", help="print the table for BENCHMARKS.md")
+    ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
     args = ap.parse_args()
     levels = [int(x) for x in args.annotators.split(",") if x.strip()]
     rows = []
     for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        rows += run_db(db, levels, args.seconds, args.workers, args.max_rate, consensus=not args.no_consensus)
+        rows += run_db(db, levels, args.seconds, args.workers, args.max_rate, consensus=not args.no_consensus,
+                       port=args.port)
     if args.markdown:
         print(markdown(rows, args))
     else:

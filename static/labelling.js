@@ -54,45 +54,55 @@
     if (deal && deal.blobUrl) { URL.revokeObjectURL(deal.blobUrl); deal.blobUrl = null; }
   }
 
-  function order(ranking) {
-    const rows = Array.from(list.querySelectorAll(".expr"));
-    const byName = new Map(rows.map((row) => [row.dataset.expression, row]));
+  // The model's probabilities beside the expressions. Keys and order never
+  // move: "1" is the same expression on every clip (a ranking that reorders
+  // the keys invites mistakes and pushes annotators towards the model); the
+  // model's top guess is only highlighted.
+  function showRanking(ranking) {
     const p = new Map((ranking || []).map((r) => [r.expression, r.p]));
-    let sorted = rows;
-    if (ranking && ranking.length) {
-      sorted = ranking.map((r) => byName.get(r.expression)).filter(Boolean);
-      rows.forEach((row) => { if (!sorted.includes(row)) sorted.push(row); });
-    } else {
-      sorted = rows.slice().sort((a, b) => Number(a.dataset.pos) - Number(b.dataset.pos));
-    }
-    sorted.forEach((row, i) => {
-      list.appendChild(row);
-      row.querySelector(".key").textContent = String(i + 1);
+    let best = null;
+    (ranking || []).forEach((r) => { if (best === null || r.p > best.p) best = r; });
+    list.querySelectorAll(".expr").forEach((row) => {
       const prob = p.get(row.dataset.expression);
       row.querySelector(".p").textContent = prob === undefined ? "" : Math.round(prob * 100) + "%";
       row.querySelector(".pbar").style.width = prob === undefined ? "0" : (prob * 100).toFixed(1) + "%";
+      row.classList.toggle("top", best !== null && row.dataset.expression === best.expression);
     });
+  }
+
+  // "Your record" shows the same label count as the counter at once; the
+  // panel's other figures follow with its refresh (the last request wins).
+  function setCount(n) {
+    counter.textContent = String(n);
+    const mine = document.getElementById("stats-labels");
+    if (mine) mine.textContent = String(n);
   }
 
   function show(deal) {
     state.current = deal;
+    root.classList.remove("finished");
     doneBox.hidden = true;
     video.hidden = false;
     video.src = deal.blobUrl || deal.media_url;
     video.playbackRate = state.speed;
     const playing = video.play();
     if (playing) playing.catch(() => {});
-    order(deal.ranking);
+    showRanking(deal.ranking);
     document.getElementById("clipinfo").textContent = `clip ${deal.clip_id}`;
     state.shownAt = performance.now();
   }
 
+  // Nothing (more) to label: no clip, so none of its ranking, words, flags
+  // or player either; Undo stays while there is a label to take back.
   function finish(text) {
     state.current = null;
     state.finished = true;
     video.pause();
     video.removeAttribute("src");
     video.hidden = true;
+    showRanking(null);
+    document.getElementById("clipinfo").textContent = "";
+    root.classList.add("finished");
     doneBox.hidden = false;
     doneBox.textContent = text;
   }
@@ -134,7 +144,7 @@
         assignment_id: deal.assignment_id, duration_ms: Math.round(performance.now() - state.shownAt),
       }, payload));
       if (r.status === 200 || r.status === 201) {
-        counter.textContent = String(r.data.labels_done);
+        setCount(r.data.labels_done);
         if (state.last) forget(state.last.deal);
         state.last = { id: r.data.id, deal, vote: !(r.data.flags || []).includes("pass") };
         say(`Saved: ${r.data.expression || r.data.flags.join(", ")}. Z undoes it.`, "");
@@ -166,7 +176,7 @@
         // The clip on screen waits behind the undone one (any clip preloaded
         // before stays leased to us and comes back from the server later).
         if (state.current) { if (state.next) forget(state.next); state.next = state.current; }
-        if (last.vote) counter.textContent = String(Math.max(0, Number(counter.textContent) - 1));
+        if (last.vote) setCount(Math.max(0, Number(counter.textContent) - 1));
         state.finished = false;
         const deal = r.data;
         deal.blobUrl = last.deal.blobUrl;
@@ -202,7 +212,6 @@
 
   function togglePlay() { if (video.paused) video.play().catch(() => {}); else video.pause(); }
 
-  list.querySelectorAll(".expr").forEach((row, i) => { row.dataset.pos = String(i); });
   list.addEventListener("click", (ev) => {
     const word = ev.target.closest(".word");
     if (word) { submit({ expression: word.dataset.expression, descriptor: word.dataset.descriptor }); return; }

@@ -31,6 +31,7 @@ from app.core.errors import NotFound
 from app.labeling import pool
 from app.labeling.models import Annotation, Campaign, CampaignClip, CampaignMember, CampaignSettings
 from app.labeling.taxonomy_cache import expressions
+from app.labeling.txn import write_transaction
 from app.review.models import Review, ReviewDecision
 
 PASS = "pass"
@@ -300,14 +301,21 @@ def write_live(session: Session, clip_id: int, verdict: Verdict, row_id: int | N
 def steer_pool(session: Session, *, campaign, clip_id: int, verdict: Verdict) -> None:
     """Adaptive overlap: one more vote at a time, asked only once every vote
     planned so far is in (a lease in flight will bring its own vote, and this
-    runs again then); settled clips close. A clip that may not get more votes
-    (max_overlap reached) goes to an expert. `campaign`: its id, overlap and
-    max_overlap."""
+    runs again then); settled clips close. A clip that needs a vote it cannot
+    get (max_overlap reached, or it has votes, no lease in flight and nobody
+    left who may still label it: pool.voters_left) goes to an expert at
+    once. `campaign`: its id, overlap and max_overlap."""
     cc = pool.pool_row(session, campaign_id=campaign.id, clip_id=clip_id)
     if cc is None or cc.is_gold:
         return
     if verdict.status == LabelStatus.needs_votes:
-        if cc.done >= cc.wanted:
+        # (A clip nobody has voted on yet waits for people instead: an expert
+        # would start from nothing.)
+        if cc.done > 0 and cc.active == 0 and not cc.voters_left:
+            verdict.status = LabelStatus.review
+            if not cc.closed:
+                pool.close_clip(session, campaign_id=campaign.id, clip_id=clip_id)
+        elif cc.done >= cc.wanted:
             if not pool.request_more_votes(session, campaign_id=campaign.id, clip_id=clip_id, votes=1,
                                            campaign=campaign, row=cc):
                 verdict.status = LabelStatus.review
@@ -388,6 +396,51 @@ def on_retract(session: Session, *, clip_id: int, campaign: Campaign) -> Verdict
 def on_annotation_undone(session: Session, *, annotation: Annotation, campaign: Campaign) -> Verdict:
     """The labelling side's undo hook (called after the row is deleted)."""
     return on_retract(session, clip_id=annotation.clip_id, campaign=campaign)
+
+
+REDECIDE_BATCH = 200
+
+
+def redecide_campaign(session: Session, *, campaign_id: int, waiting_only: bool = False,
+                      clip_ids: Iterable[int] | None = None) -> int:
+    """Decide open, started clips of a campaign again (all of them, or
+    `clip_ids`): after its settings changed (all), someone left it (paused,
+    deactivated: `waiting_only`, the clips that wait for votes with no lease
+    in flight), or leases lapsed (those clips). A clip that needs votes
+    nobody may still give goes to review here. Commits, in batches of
+    REDECIDE_BATCH clips; returns how many clips changed status."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return 0
+    cc, L = CampaignClip, ConsensusLabel
+    q = select(cc.clip_id).where(cc.campaign_id == campaign_id, ~cc.is_gold, ~cc.closed, cc.done > 0)
+    if waiting_only:
+        q = q.where(cc.active == 0, cc.clip_id.in_(select(L.clip_id).where(
+            L.run_id.is_(None), L.status == LabelStatus.needs_votes.value)))
+    if clip_ids is not None:
+        q = q.where(cc.clip_id.in_(sorted(set(clip_ids))))
+    ids = list(session.exec(q.order_by(cc.clip_id)).all())
+    changed = 0
+    for start in range(0, len(ids), REDECIDE_BATCH):
+        chunk = ids[start:start + REDECIDE_BATCH]
+        with write_transaction(session):
+            # Pool rows first, then live labels: the order a vote takes them in.
+            session.execute(select(cc.id).where(cc.campaign_id == campaign_id, cc.clip_id.in_(chunk))
+                            .order_by(cc.clip_id).with_for_update())
+            before = {c: LabelStatus(s).value for c, s in session.exec(select(L.clip_id, L.status).where(
+                L.run_id.is_(None), L.clip_id.in_(chunk))).all()}
+            for clip_id in chunk:
+                verdict = refresh_clip(session, clip_id=clip_id, campaign=campaign)
+                changed += LabelStatus(verdict.status).value != before.get(clip_id)
+    return changed
+
+
+def redecide_for_user(session: Session, *, user_id: int) -> int:
+    """Someone can no longer label (paused or deactivated): the clips that
+    waited for them, in every campaign that is not closed (an annotator
+    counts as a possible voter even where they have not started yet)."""
+    campaigns = session.exec(select(Campaign.id).where(Campaign.status != "closed").order_by(Campaign.id)).all()
+    return sum(redecide_campaign(session, campaign_id=c, waiting_only=True) for c in campaigns)
 
 
 def on_predictions(session: Session, rows: Iterable[Prediction]) -> int:

@@ -14,7 +14,7 @@ from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError, form_message
 from app.core.templating import is_htmx, render
 from app.core.types import Count, Id, MAX_INT, Text
-from app.labeling import service
+from app.labeling import assistance, service
 from app.labeling.models import CampaignCreate, CampaignUpdate
 from app.labeling.taxonomy_cache import expressions
 from app.taxonomy import service as taxonomy
@@ -61,15 +61,18 @@ def _create_campaign(request: Request, session, fields: dict, form: dict):
 def _campaign_ctx(session, campaign_id: int, **extra) -> dict:
     campaign = service.get_campaign(session, campaign_id)
     names = {s["id"]: s["name"] for sc in taxonomy.tree(session)["scenarios"] for s in sc["scenes"]}
-    return {"campaign": campaign, "progress": service.progress(session, campaign_id=campaign_id),
+    progress = service.progress(session, campaign_id=campaign_id)
+    return {"campaign": campaign, "progress": progress, "st": {s.state: s.clips for s in progress.states},
             "annotators": service.annotator_table(session, campaign_id=campaign_id),
             "scene_names": [names.get(i, f"#{i}") for i in campaign.scene_ids],
-            "expressions": expressions(session), "error": None, "notice": None, **extra}
+            "expressions": expressions(session), "error": None, "notice": None, "assistance": None, **extra}
 
 
 @router.get("/admin/campaigns/{campaign_id}")
 def campaign_page(campaign_id: Id, request: Request, session: SessionDep, _: AdminPage):
-    return render(request, "admin/campaign.html", _campaign_ctx(session, campaign_id))
+    # The assisted-vs-blind table is read once per page, not with every poll.
+    return render(request, "admin/campaign.html", _campaign_ctx(
+        session, campaign_id, assistance=assistance.agreement(session, campaign_id=campaign_id)))
 
 
 @router.get("/admin/campaigns/{campaign_id}/progress")

@@ -30,6 +30,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.benchmarks.models import Prediction
+from app.clips.models import GoldAnswer
+from app.consensus import service as consensus
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.labeling import pool, quality
@@ -132,6 +134,11 @@ _INSERT_LEASE = sa.insert(_A).returning(_A.c.id)
 _BUMP = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(active=_CC.c.active + 1, priority=_bp("priority"))
 _RANKING = (sa.select(_P.c.probs).where(_P.c.clip_id == _bp("clip"), _P.c.created_at <= _bp("as_of"))
             .order_by(_P.c.created_at.desc()).limit(1))
+# Gold leases of this annotator that lapsed unscored (see quality.decide_qualification).
+_UNANSWERED_GOLD = sa.select(sa.func.count()).where(
+    _A.c.campaign_id == _bp("campaign"), _A.c.user_id == _bp("user"), _A.c.is_gold == sa.true(),
+    _A.c.gold_result.is_(None), _A.c.status != ACTIVE,
+    sa.exists().where(GoldAnswer.__table__.c.clip_id == _A.c.clip_id))
 _EXPIRED = sa.select(_A.c.id).where(_A.c.status == ACTIVE, _A.c.expires_at <= _bp("now")).limit(1)
 
 _last_refill: dict[int, float] = {}
@@ -195,6 +202,8 @@ def next_assignment(session: Session, *, campaign_id: int, user: User, exclude: 
         except _Stop as stop:  # keep what was decided, then refuse
             deal, stopped = None, stop.error
     if stopped is not None:
+        # Paused: the clips that waited for their votes are decided again.
+        consensus.redecide_campaign(session, campaign_id=campaign_id, waiting_only=True)
         raise stopped
     return deal
 
@@ -227,7 +236,8 @@ def _next_locked(session: Session, *, campaign_id: int, user: User, skip: set[in
         if cc is None:
             if held:
                 return None  # the answers in flight decide the qualification
-            quality.decide_qualification(campaign, member)
+            quality.decide_qualification(campaign, member,
+                                         unanswered=conn.execute(_UNANSWERED_GOLD, args).scalar_one())
             quality.save_standing(session, member)
             if member.paused:
                 raise _Stop(Forbidden(quality.pause_message(campaign, member, user)))
@@ -298,6 +308,12 @@ def reclaim_expired(session: Session, *, limit: int = RECLAIM_BATCH) -> int:
             cc.active = max(0, cc.active - n)
             cc.priority = pool.pool_priority(cc, overlap=overlaps.get(campaign_id, cc.wanted))
             session.add(cc)
+    # A lapsed lease may have been the clip's last chance of a vote.
+    by_campaign: dict[int, list[int]] = {}
+    for campaign_id, clip_id in per_clip:
+        by_campaign.setdefault(campaign_id, []).append(clip_id)
+    for campaign_id, clip_ids in sorted(by_campaign.items()):
+        consensus.redecide_campaign(session, campaign_id=campaign_id, waiting_only=True, clip_ids=clip_ids)
     return len(leases)
 
 

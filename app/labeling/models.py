@@ -125,6 +125,10 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     completed_at: datetime | None = None
+    # A gold lease's first answer, right or wrong: final for scoring, even if
+    # the vote is undone and the clip answered again (else submit, read the
+    # record, undo and retry would find the answer). None: not scored yet.
+    gold_result: bool | None = None
 
 
 class Annotation(SQLModel, table=True):
@@ -168,3 +172,9 @@ class CampaignMember(SQLModel, table=True):
     labels: int = 0
     paused: bool = False
     updated_at: datetime = Field(default_factory=utcnow)
+    # What the annotator is shown of their gold record: a snapshot taken every
+    # quality.GOLD_BLOCK attempts (and when qualification is decided), so no
+    # single gold outcome can be read off it. Admins see the live figures.
+    shown_answered: int = 0
+    shown_correct: int = 0
+    shown_rolling: float | None = None

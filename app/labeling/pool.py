@@ -24,7 +24,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from app.clips.models import Clip, GoldAnswer
-from app.labeling.models import Campaign, CampaignClip, CampaignStatus
+from app.labeling.models import Assignment, Campaign, CampaignClip, CampaignMember, CampaignStatus
+from app.users.models import Role, User
 
 FULL = -1
 MORE, STARTED, FRESH = 2, 1, 0
@@ -118,9 +119,27 @@ def retarget(session: Session, *, campaign: Campaign, old_overlap: int) -> None:
 _CC = CampaignClip.__table__
 _C = Campaign.__table__
 _bp = sa.bindparam
+_U = User.__table__
+_M = CampaignMember.__table__
+_A = Assignment.__table__
+# Someone who could still label this clip in this campaign: an active,
+# unpaused account, not paused in the campaign, that has never been dealt the
+# clip (a clip goes to an annotator once: voted, passed or lapsed alike).
+# Members of the campaign count, and annotators who have not opened it yet
+# (they may); reviewers and admins only once they have labelled in it.
+_VOTER_LEFT = (
+    sa.select(_U.c.id)
+    .select_from(_U.outerjoin(_M, sa.and_(_M.c.user_id == _U.c.id, _M.c.campaign_id == _bp("campaign"))))
+    .where(_U.c.active == sa.true(), _U.c.paused == sa.false(),
+           sa.or_(sa.and_(_M.c.id.is_not(None), _M.c.paused == sa.false()),
+                  sa.and_(_M.c.id.is_(None), _U.c.role == Role.annotator.value)),
+           ~sa.exists().where(_A.c.campaign_id == _bp("campaign"), _A.c.clip_id == _bp("clip"),
+                              _A.c.user_id == _U.c.id))
+    .limit(1))
 # Plain statements, built once: the consensus engine calls these on every vote.
-_ROW = (sa.select(_CC.c.id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed)
-        .where(_CC.c.campaign_id == _bp("campaign"), _CC.c.clip_id == _bp("clip")).with_for_update())
+_ROW = (sa.select(_CC.c.id, _CC.c.is_gold, _CC.c.wanted, _CC.c.active, _CC.c.done, _CC.c.closed,
+                  _VOTER_LEFT.exists().label("voters_left"))
+        .where(_CC.c.campaign_id == _bp("campaign"), _CC.c.clip_id == _bp("clip")).with_for_update(of=_CC))
 _OVERLAPS = sa.select(_C.c.overlap, _C.c.max_overlap).where(_C.c.id == _bp("campaign"))
 _MORE = (sa.update(_CC).where(_CC.c.id == _bp("cc"))
          .values(wanted=_bp("new_wanted"), closed=False, priority=_bp("new_priority")))
@@ -130,7 +149,9 @@ _CLOSE = (sa.update(_CC).where(_CC.c.campaign_id == _bp("campaign"), _CC.c.clip_
 
 
 def pool_row(session: Session, *, campaign_id: int, clip_id: int):
-    """The clip's pool row in this campaign (locked), as a plain row, or None."""
+    """The clip's pool row in this campaign (locked), as a plain row, or None;
+    `voters_left` too (see voters_left), read in the same statement because
+    the consensus engine needs both on every vote."""
     return session.connection().execute(_ROW, {"campaign": campaign_id, "clip": clip_id}).first()
 
 
@@ -168,3 +189,16 @@ def close_clip(session: Session, *, campaign_id: int, clip_id: int) -> None:
     """For the consensus engine: this clip is settled (trusted, rejected or
     reviewed); deal it no more. Leases in flight still count their vote."""
     session.connection().execute(_CLOSE, {"campaign": campaign_id, "clip": clip_id})
+
+
+def voters_left(session: Session, *, campaign_id: int, clip_id: int) -> bool:
+    """Whether anyone may still give this clip a vote in this campaign (see
+    _VOTER_LEFT); when nobody may, a clip that needs votes needs an expert."""
+    return session.connection().execute(_VOTER_LEFT, {"campaign": campaign_id, "clip": clip_id}).first() is not None
+
+
+def cap_wanted(session: Session, *, campaign: Campaign) -> None:
+    """After max_overlap was lowered: no open clip wants more votes than it."""
+    c = CampaignClip
+    session.execute(sa.update(c).where(c.campaign_id == campaign.id, c.wanted > campaign.max_overlap)
+                    .values(wanted=campaign.max_overlap))

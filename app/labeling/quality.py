@@ -6,6 +6,15 @@ only gold clips; once they have answered that many, accuracy at or above
 annotators keep meeting gold at `gold_rate`; when their last
 `rolling_window` gold answers fall below `pause_accuracy`, they are paused.
 An admin can reinstate a paused annotator.
+
+Gold answers stay secret (an annotator must not learn them by probing):
+- every gold attempt counts: an expression, a flag or a pass; a gold lease
+  left to expire counts as a wrong attempt when qualification is decided;
+- the first answer to a gold clip is final (Assignment.gold_result): an undo
+  does not take it back and a second answer is not scored;
+- the annotator sees their gold record only in blocks of GOLD_BLOCK attempts
+  (and once when qualification is decided), never moving with one clip;
+  admins see the live record.
 """
 from __future__ import annotations
 
@@ -37,6 +46,7 @@ def _create_member(session: Session, campaign: Campaign, user_id: int) -> Campai
     session.execute(ins.values(
         campaign_id=campaign.id, user_id=user_id, qualified=campaign.qualification_clips == 0,
         gold_answered=0, gold_correct=0, recent_gold=[], labels=0, paused=False, updated_at=utcnow(),
+        shown_answered=0, shown_correct=0, shown_rolling=None,
     ).on_conflict_do_nothing())
     return session.exec(_MEMBER, params={"campaign": campaign.id, "user": user_id}).one()
 
@@ -52,7 +62,8 @@ def member_for_update(session: Session, *, campaign: Campaign, user_id: int) -> 
 
 _M = CampaignMember.__table__
 _C = Campaign.__table__
-_FIELDS = ("id", "user_id", "qualified", "gold_answered", "gold_correct", "recent_gold", "labels", "paused")
+_FIELDS = ("id", "user_id", "qualified", "gold_answered", "gold_correct", "recent_gold", "labels", "paused",
+           "shown_answered", "shown_correct", "shown_rolling")
 
 
 @dataclass
@@ -69,6 +80,9 @@ class Standing:
     recent_gold: list
     labels: int
     paused: bool
+    shown_answered: int
+    shown_correct: int
+    shown_rolling: float | None
 
 
 _STANDING = (sa.select(*[_M.c[f].label(f"m_{f}") for f in _FIELDS], *_C.c)
@@ -113,22 +127,41 @@ def rolling_accuracy(member: CampaignMember) -> float | None:
     return sum(recent) / len(recent) if recent else None
 
 
-def decide_qualification(campaign: Campaign, member: CampaignMember) -> None:
+def decide_qualification(campaign: Campaign, member: CampaignMember, *, unanswered: int = 0) -> None:
+    """Qualified or paused, on every gold attempt; `unanswered`: gold leases
+    dealt to them that lapsed unanswered, each a wrong attempt (else letting
+    the hard ones expire would raise the score)."""
+    member.gold_answered += unanswered
     acc = accuracy(member.gold_correct, member.gold_answered)
-    # No gold answered at all (the campaign has too few gold clips, or every
-    # one was passed): let them through rather than block them forever; the
-    # rolling check still watches them once gold clips exist.
+    # No gold dealt at all (the campaign has none yet): let them through
+    # rather than block them forever; the rolling check watches them once
+    # gold clips exist.
     if acc is None or acc >= campaign.qualification_accuracy:
         member.qualified = True
     else:
         member.paused = True
+    _show(member)
+
+
+# Gold feedback to the annotator moves in steps of this many attempts (a step
+# over fewer would let them tell single outcomes apart).
+GOLD_BLOCK = 5
+
+
+def _show(member: CampaignMember) -> None:
+    member.shown_answered, member.shown_correct = member.gold_answered, member.gold_correct
+    member.shown_rolling = rolling_accuracy(member)
 
 
 def record_gold(campaign: Campaign, member: CampaignMember, *, correct: bool) -> None:
+    """One scored gold attempt (the first answer to a gold lease)."""
     member.gold_answered += 1
     member.gold_correct += int(correct)
     # JSON columns are not change-tracked in place: assign a new list.
     member.recent_gold = (list(member.recent_gold or []) + [int(correct)])[-campaign.rolling_window:]
+    # Each step of what they see sums up GOLD_BLOCK new attempts at least.
+    if member.gold_answered - member.shown_answered >= GOLD_BLOCK:
+        _show(member)
     if not member.qualified:
         if member.gold_answered >= campaign.qualification_clips:
             decide_qualification(campaign, member)
@@ -136,19 +169,21 @@ def record_gold(campaign: Campaign, member: CampaignMember, *, correct: bool) ->
     recent = member.recent_gold
     if len(recent) >= campaign.rolling_window and sum(recent) / len(recent) < campaign.pause_accuracy:
         member.paused = True
+        _show(member)  # the pause message quotes the figures: show them too
 
 
-def unrecord_gold(campaign: Campaign, member: CampaignMember, *, correct: bool) -> None:
-    """Undo of a gold answer. A decision it led to (qualified or paused) stays."""
-    member.gold_answered = max(0, member.gold_answered - 1)
-    member.gold_correct = max(0, member.gold_correct - int(correct))
-    recent = list(member.recent_gold or [])
-    # Outcomes are 0/1: removing the newest equal one restores the same counts.
-    for i in range(len(recent) - 1, -1, -1):
-        if recent[i] == int(correct):
-            del recent[i]
-            break
-    member.recent_gold = recent
+def shown_record(member: CampaignMember) -> dict:
+    """The gold record as the annotator may see it (see the module docstring)."""
+    return {"gold_answered": member.shown_answered, "gold_correct": member.shown_correct,
+            "gold_accuracy": accuracy(member.shown_correct, member.shown_answered),
+            "rolling_accuracy": member.shown_rolling}
+
+
+def live_record(member: CampaignMember) -> dict:
+    """The gold record as it stands, for admins."""
+    return {"gold_answered": member.gold_answered, "gold_correct": member.gold_correct,
+            "gold_accuracy": accuracy(member.gold_correct, member.gold_answered),
+            "rolling_accuracy": rolling_accuracy(member)}
 
 
 def pause_message(campaign: Campaign, member: CampaignMember | None, user: User) -> str:
@@ -173,4 +208,5 @@ def reinstate(member: CampaignMember) -> None:
     member.paused = False
     member.qualified = True
     member.recent_gold = []
+    member.shown_rolling = None
     member.updated_at = utcnow()

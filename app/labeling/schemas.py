@@ -22,6 +22,12 @@ class DealOut(BaseModel):
     ranking: list[RankItem] | None
 
 
+class ClipState(BaseModel):
+    state: str
+    clips: int
+    waiting_for: str
+
+
 class Progress(BaseModel):
     clips: int
     gold: int
@@ -33,6 +39,8 @@ class Progress(BaseModel):
     labels: int
     labels_last_hour: int
     annotators: int
+    # How many clips are in each state and what they wait for (progress.STATES).
+    states: list[ClipState] = []
 
 
 class CampaignOut(BaseModel):
@@ -81,6 +89,9 @@ class MemberStats(BaseModel):
     qualification_needed: int
     paused: bool
     message: str | None = None
+    # For the annotator the gold figures move once every `gold_block` gold
+    # attempts (no single check clip's outcome shows); admins see them live.
+    gold_block: int = 1
 
 
 class AnnotatorRow(MemberStats):

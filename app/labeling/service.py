@@ -10,14 +10,16 @@ import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from app.clips.models import Clip, GoldAnswer
+from app.consensus import service as consensus
 from app.core.db import utcnow
 from app.core.errors import Invalid, NotFound
 from app.labeling import pool, quality
-from app.labeling.dealer import get_campaign, not_open, reclaim_expired
+from app.labeling.dealer import get_campaign, not_open
+from app.labeling.progress import is_label, progress  # noqa: F401 - progress: pages and the API read it here
 from app.labeling.models import (Annotation, Campaign, CampaignClip, CampaignCreate, CampaignMember, CampaignStatus,
                                  CampaignUpdate)
 from app.labeling.pool import add_clips_to_campaigns  # noqa: F401 - the ingest side's entry point
-from app.labeling.schemas import AnnotatorRow, CampaignOut, MemberStats, Progress
+from app.labeling.schemas import AnnotatorRow, CampaignOut, MemberStats
 from app.labeling.taxonomy_cache import check
 from app.labeling.txn import write_transaction
 from app.taxonomy.models import Scene
@@ -84,10 +86,14 @@ def update_campaign(session: Session, *, campaign_id: int, data: CampaignUpdate)
         session.add(campaign)
         session.flush()
         pool.fill_pool(session, campaign=campaign)
+        pool.cap_wanted(session, campaign=campaign)
         if campaign.overlap != old_overlap:
             pool.retarget(session, campaign=campaign, old_overlap=old_overlap)
         else:
             pool.normalise(session, campaign=campaign)
+    # New thresholds or vote limits: every open clip is decided anew (one
+    # waiting for a vote it can no longer get goes to review now).
+    consensus.redecide_campaign(session, campaign_id=campaign.id)
     return campaign
 
 
@@ -164,44 +170,17 @@ def unmark_gold(session: Session, *, clip_id: int) -> None:
 
 # -- progress and statistics ----------------------------------------------------
 
-def progress(session: Session, *, campaign_id: int) -> Progress:
-    # Leases that lapsed while nobody asked for a clip still count as held
-    # until a sweep: sweep now, or an idle campaign shows work in progress.
-    reclaim_expired(session)
-    c = CampaignClip
-    ordinary = ~c.is_gold
-    complete = sa.and_(ordinary, sa.or_(c.closed, c.done >= c.wanted))
-    started = sa.and_(ordinary, ~sa.or_(c.closed, c.done >= c.wanted), c.active + c.done > 0)
-
-    def count_if(cond):
-        return func.coalesce(func.sum(sa.case((cond, 1), else_=0)), 0)
-
-    row = session.exec(select(
-        count_if(ordinary), count_if(c.is_gold), count_if(complete), count_if(started),
-        func.coalesce(func.sum(sa.case((ordinary, c.done), else_=0)), 0), func.coalesce(func.sum(c.active), 0),
-    ).where(c.campaign_id == campaign_id)).one()
-    clips, gold, done, in_progress, votes, leases = (int(v) for v in row)
-    hour_ago = utcnow() - timedelta(hours=1)
-    labels, last_hour = (int(v) for v in session.exec(select(
-        func.count(), func.coalesce(func.sum(sa.case((Annotation.created_at >= hour_ago, 1), else_=0)), 0),
-    ).where(Annotation.campaign_id == campaign_id)).one())
-    annotators = int(session.exec(select(func.count()).select_from(CampaignMember)
-                                  .where(CampaignMember.campaign_id == campaign_id)).one())
-    return Progress(clips=clips, gold=gold, complete=done, in_progress=in_progress,
-                    remaining=max(0, clips - done - in_progress), votes=votes, leases=leases, labels=labels,
-                    labels_last_hour=last_hour, annotators=annotators)
-
-
-def _stats(campaign: Campaign, member: CampaignMember | None, user: User) -> dict:
+def _stats(campaign: Campaign, member: CampaignMember | None, user: User, *, live: bool = False) -> dict:
+    """A member's standing; the gold record as the annotator may see it, or
+    (`live`, for admins) as it stands."""
     if member is None:
         member = CampaignMember(campaign_id=campaign.id, user_id=user.id,
                                 qualified=campaign.qualification_clips == 0)
     paused = member.paused or user.paused
     return {
         "campaign_id": campaign.id, "campaign": campaign.name, "labels": member.labels,
-        "gold_answered": member.gold_answered, "gold_correct": member.gold_correct,
-        "gold_accuracy": quality.accuracy(member.gold_correct, member.gold_answered),
-        "rolling_accuracy": quality.rolling_accuracy(member), "qualified": member.qualified,
+        **(quality.live_record(member) if live else quality.shown_record(member)),
+        "gold_block": 1 if live else quality.GOLD_BLOCK, "qualified": member.qualified,
         "qualification_needed": 0 if member.qualified else max(0, campaign.qualification_clips - member.gold_answered),
         "paused": paused, "message": quality.pause_message(campaign, member, user) if paused else None,
     }
@@ -224,11 +203,13 @@ def member_stats(session: Session, *, user: User, campaign_id: int | None = None
 def annotator_table(session: Session, *, campaign_id: int) -> list[AnnotatorRow]:
     campaign = get_campaign(session, campaign_id)
     hour_ago = utcnow() - timedelta(hours=1)
+    # Counted like CampaignMember.labels (passes are no labels), so the two columns agree.
     recent = dict(session.exec(select(Annotation.user_id, func.count()).where(
-        Annotation.campaign_id == campaign_id, Annotation.created_at >= hour_ago).group_by(Annotation.user_id)).all())
+        Annotation.campaign_id == campaign_id, Annotation.created_at >= hour_ago, is_label())
+        .group_by(Annotation.user_id)).all())
     rows = session.exec(select(CampaignMember, User).join(User, User.id == CampaignMember.user_id)
                         .where(CampaignMember.campaign_id == campaign_id).order_by(User.email)).all()
-    return [AnnotatorRow(**_stats(campaign, m, u), user_id=u.id, email=u.email,
+    return [AnnotatorRow(**_stats(campaign, m, u, live=True), user_id=u.id, email=u.email,
                          labels_last_hour=int(recent.get(u.id, 0)), last_active=m.updated_at) for m, u in rows]
 
 

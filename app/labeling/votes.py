@@ -63,7 +63,7 @@ _bp = sa.bindparam
 # was on screen (a prediction older than the lease).
 _LEASE = sa.select(
     _A.c.id, _A.c.campaign_id, _A.c.clip_id, _A.c.user_id, _A.c.is_gold, _A.c.status, _A.c.created_at,
-    _A.c.expires_at, _AN.c.id.label("annotation_id"),
+    _A.c.expires_at, _A.c.gold_result, _AN.c.id.label("annotation_id"),
     sa.exists().where(_P.c.clip_id == _A.c.clip_id, _P.c.created_at <= _A.c.created_at).label("ranked"),
 ).select_from(_A.outerjoin(_AN, _AN.c.assignment_id == _A.c.id)).where(_A.c.id == _bp("id"))
 _CLOSE_LEASE = sa.update(_A).where(_A.c.id == _bp("lease"), _A.c.status == AssignmentStatus.active.value,
@@ -75,6 +75,7 @@ _COUNT_VOTE = (sa.update(_CC).where(_CC.c.campaign_id == _bp("campaign"), _CC.c.
                           _CC.c.priority))
 _REPRIORITISE = sa.update(_CC).where(_CC.c.id == _bp("cc")).values(priority=_bp("priority"))
 _GOLD = sa.select(_G.c.expression).where(_G.c.clip_id == _bp("clip"))
+_SCORE_LEASE = sa.update(_A).where(_A.c.id == _bp("lease")).values(gold_result=_bp("result"))
 _INSERT_VOTE = sa.insert(_AN).returning(_AN.c.id)
 _RELEASE = sa.update(_A).where(_A.c.user_id == _bp("user"), _A.c.campaign_id == _bp("campaign"),
                                _A.c.status == AssignmentStatus.active.value).values(expires_at=_bp("now"))
@@ -104,6 +105,7 @@ def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Ann
         if lease.status != AssignmentStatus.active or lease.expires_at <= now:
             raise _expired(lease.expires_at)
         member, campaign = quality.standing_and_campaign(session, campaign_id=lease.campaign_id, user_id=user.id)
+        was_paused = member.paused
         if session.connection().execute(_CLOSE_LEASE, {"lease": lease.id, "now": now}).rowcount == 1:
             ann = _record(session, campaign=campaign, member=member, lease=lease, now=now, expression=expression,
                           descriptor=descriptor, flags=flags, duration_ms=data.duration_ms)
@@ -112,6 +114,8 @@ def submit(session: Session, *, user: User, data: AnnotationCreate) -> tuple[Ann
         if again.annotation_id is not None:
             return _retry(session, again)
         raise _expired(again.expires_at)
+    if member.paused and not was_paused:  # this vote paused them: clips waiting for them wait no more
+        consensus.redecide_campaign(session, campaign_id=campaign.id, waiting_only=True)
     return ann, True, member
 
 
@@ -134,15 +138,9 @@ def _record(session: Session, *, campaign, member: quality.Standing, lease, now,
             conn.execute(_REPRIORITISE, {"cc": cc.id, "priority": priority})
 
     gold_correct = None
-    if lease.is_gold and vote:
-        answer = conn.execute(_GOLD, {"clip": lease.clip_id}).scalar()
-        if answer is not None:
-            gold_correct = expression is not None and expression.lower() == answer.lower()
-            was_paused = member.paused
-            quality.record_gold(campaign, member, correct=gold_correct)
-            if member.paused and not was_paused:
-                # Paused: the clips they still hold go back at the next sweep.
-                conn.execute(_RELEASE, {"user": member.user_id, "campaign": campaign.id, "now": now})
+    if lease.is_gold:
+        gold_correct = _score_gold(conn, campaign=campaign, member=member, lease=lease, now=now,
+                                   expression=expression)
     member.labels += int(vote)
     quality.save_standing(session, member)
 
@@ -153,6 +151,25 @@ def _record(session: Session, *, campaign, member: quality.Standing, lease, now,
     ann = Annotation(id=conn.execute(_INSERT_VOTE, values).scalar_one(), **values)
     consensus.on_annotation(session, annotation=ann, campaign=campaign)
     return ann
+
+
+def _score_gold(conn, *, campaign, member: quality.Standing, lease, now, expression) -> bool | None:
+    """Score the first answer to a gold lease, whatever it is (a pass or a
+    flag is a wrong attempt); a later answer (after an undo) gets the first
+    one's result and changes no record. Returns the result for the vote."""
+    if lease.gold_result is not None:
+        return lease.gold_result
+    answer = conn.execute(_GOLD, {"clip": lease.clip_id}).scalar()
+    if answer is None:  # the clip stopped being gold since it was dealt
+        return None
+    correct = expression is not None and expression.lower() == answer.lower()
+    conn.execute(_SCORE_LEASE, {"lease": lease.id, "result": correct})
+    was_paused = member.paused
+    quality.record_gold(campaign, member, correct=correct)
+    if member.paused and not was_paused:
+        # Paused: the clips they still hold go back at the next sweep.
+        conn.execute(_RELEASE, {"user": member.user_id, "campaign": campaign.id, "now": now})
+    return correct
 
 
 def _pool_row(session: Session, lease: Assignment) -> CampaignClip:
@@ -188,8 +205,7 @@ def undo(session: Session, *, user: User, annotation_id: int) -> tuple[dealer.De
         cc.done = max(0, cc.done - int(vote))
         cc.priority = pool.pool_priority(cc, overlap=campaign.overlap)
         session.add(cc)
-        if ann.is_gold and ann.gold_correct is not None:
-            quality.unrecord_gold(campaign, member, correct=ann.gold_correct)
+        # A gold result stays as scored (see quality.py): undo takes back the vote only.
         member.labels = max(0, member.labels - int(vote))
         member.updated_at = now
         session.add(member)

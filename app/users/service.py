@@ -69,6 +69,10 @@ def update_user(session: Session, *, user_id: int, data: UserUpdate, by: User | 
     if ends_access:
         end_access(session, user_id=user.id)
     session.commit()
+    if changes.get("paused") is True or changes.get("active") is False:
+        from app.consensus.service import redecide_for_user
+
+        redecide_for_user(session, user_id=user.id)  # clips that waited for their votes
 
     return user
 

@@ -104,8 +104,8 @@ def test_undo_unsettles_the_clip_and_deals_it_again(client, session, make_campai
 
 def test_on_retract_directly(session, client, make_campaign, crowd):
     campaign, (clip,) = make_campaign(1)
-    people = crowd(3)
-    for _, h in people:
+    people = crowd(4)  # one who has not voted may still give the missing vote
+    for _, h in people[:3]:
         vote(client, campaign.id, h, "Sad")
     session.commit()
     ann = session.exec(select(Annotation).where(Annotation.clip_id == clip.id)).first()

@@ -103,7 +103,7 @@ def test_admin_creates_and_tunes_a_campaign_and_watches_it(client, session, admi
     campaign = fresh(session).exec(select(Campaign).where(Campaign.name == "Week 1")).one()
     assert (campaign.overlap, campaign.assisted, campaign.scene_ids) == (3, True, [scene_id(session, "DailyLife")])
     detail = client.get(r.headers["location"])
-    assert detail.status_code == 200 and "clips done of 3" in detail.text and 'hx-trigger="every 5s"' in detail.text
+    assert detail.status_code == 200 and "clips settled of 3" in detail.text and 'hx-trigger="every 5s"' in detail.text
     frag = client.get(f"/admin/campaigns/{campaign.id}/progress", headers={"HX-Request": "true"})
     assert frag.text.lstrip().startswith('<div id="progress"')
     bad = client.post("/admin/campaigns", data={"csrf_token": token, "name": "x", "overlap": "0"})
