@@ -26,6 +26,10 @@ def review_page(request: Request, session: SessionDep, _: ReviewerPage, offset: 
 def review_clip(clip_id: int, request: Request, session: SessionDep, reviewer: ReviewerPage,
                 decision: str = Form(""), expression: str = Form(""), reason: str = Form("")):
     error = None
+    if decision == "reject":
+        # The card's one form also carries the label drop-down (pre-filled with
+        # the consensus label): a rejection ignores it.
+        expression = ""
     try:
         data = service.ReviewIn(decision=decision, expression=expression or None, reason=reason)
         review = service.decide(session, clip_id=clip_id, reviewer=reviewer, data=data)
