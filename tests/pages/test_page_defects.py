@@ -10,7 +10,6 @@ from sqlmodel import select
 
 from app.consensus import quality, runs
 from app.consensus.models import ConsensusRun, LabelStatus
-from app.core import display
 from app.jobs.models import Job, JobStatus
 from app.review.models import Review
 from app.videos.models import Video, VideoStatus
@@ -115,7 +114,23 @@ def test_enums_are_words_on_pages(client, session, admin):
     assert f"{admin.email} (admin)" in page  # the role in the header, not Role.admin
 
 
+def test_enum_instances_render_as_words():
+    """Rows read back from the database hold plain strings; an object made in
+    the request (a video just uploaded) or a value set in Python holds the
+    enum, which Python ≥ 3.11 prints as `VideoStatus.queued`."""
+    from app.core.templating import templates
+
+    tpl = templates.env.get_template("videos/index.html")
+    video = Video(id=1, scene_id=1, filename="a.mp4", path="videos/a.mp4", status=VideoStatus.queued)
+    html = "".join(tpl.blocks["table"](tpl.new_context({"videos": [video], "scenes": {1: "School"}, "busy": True,
+                                                        "csrf_token": ""})))
+    assert "VideoStatus" not in html and '<td class="status-queued">queued' in html
+    assert templates.env.from_string("{{ s }}").render(s=LabelStatus.needs_votes) == "needs_votes"
+
+
 def test_words_and_job_results():
+    from app.core import display
+
     assert display.words(LabelStatus.needs_votes) == "needs votes" and display.words(None) == "–"
     assert display.raw(VideoStatus.queued) == "queued"
     text = display.job_result("evaluate", {"checkpoint": 3, "war": 0.4521, "uar": 0.38, "n": 40, "per_scene": {}})
