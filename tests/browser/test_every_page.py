@@ -155,7 +155,10 @@ class Visit:
             self.statuses[where] = status
             path = urlsplit(url).path
             if path in READY and status == 200:
-                page.wait_for_selector(READY[path], timeout=20000)
+                try:
+                    page.wait_for_selector(READY[path], timeout=20000)
+                except Exception:  # noqa: BLE001 - Playwright's TimeoutError: reported with the others
+                    self.fail(where, f"never drew {READY[path]!r} (a script that did not load or failed)")
             page.wait_for_load_state("networkidle")
             ctype = (resp.headers.get("content-type", "") if resp else "")
             body = page.inner_text("body") if ctype.startswith("text/html") else ""
