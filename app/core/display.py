@@ -14,7 +14,7 @@ def raw(value: Any) -> Any:
 
 
 def words(value: Any) -> str:
-    """`VideoStatus.needs_votes` or "needs_votes" → "needs votes"."""
+    """`LabelStatus.needs_votes` or "needs_votes" → "needs votes"."""
     value = raw(value)
     if value is None:
         return "–"

@@ -10,10 +10,10 @@ from app.core.config import get_settings
 
 COOKIE = "fervlab_flash"
 MAX_AGE_S = 300
-# A cookie holds at most ~4 KB; a long list of upload errors is cut, not lost
-# silently: the last line says how many more there were.
-_MAX_LINES = 12
-_MAX_LINE = 300
+# A browser drops a cookie over ~4 KB, and the message with it: a long list
+# of upload errors is cut instead, its last line saying how many more there were.
+_MAX_LINES = 8
+_MAX_LINE = 240
 
 
 def _serializer() -> URLSafeTimedSerializer:

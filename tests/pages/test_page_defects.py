@@ -227,3 +227,16 @@ def test_a_video_being_cut_polls_its_page(client, session, admin):
     session.commit()
     poll = client.get(f"/admin/videos/{video.id}", headers={"HX-Request": "true"})
     assert poll.headers.get("HX-Refresh") == "true"
+
+
+def test_a_long_list_of_upload_errors_fits_its_cookie():
+    import secrets
+
+    from starlette.responses import Response
+
+    from app.core.flash import COOKIE, set_flash
+
+    resp = Response()
+    set_flash(resp, path="/admin/videos", errors=[f"clip-{i:03}.mp4: " + secrets.token_hex(200) for i in range(50)], scene_id=3)
+    cookie = resp.headers["set-cookie"]
+    assert cookie.startswith(COOKIE) and len(cookie) < 4000  # incompressible text, the worst case
