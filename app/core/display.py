@@ -21,6 +21,9 @@ def words(value: Any) -> str:
     return str(value).replace("_", " ")
 
 
+_STATUS_WORDS = {"needs_votes": "need votes", "review": "in review"}
+
+
 def _pct(v: Any) -> str:
     return f"{float(v) * 100:.1f}%" if isinstance(v, (int, float)) else "–"
 
@@ -53,7 +56,7 @@ def job_result(kind: str, result: dict | None) -> str:
         return f"{_plural(r.get('clips'), 'clip')} ranked by {model} in {r.get('seconds', 0):.1f} s"
     if kind == "consensus":
         counts = r.get("counts") or {}
-        settled = ", ".join(f"{n} {words(k)}" for k, n in counts.items() if n)
+        settled = ", ".join(f"{n} {_STATUS_WORDS.get(k, words(k))}" for k, n in counts.items() if n)
         text = (f"run {r.get('id')} ({r.get('method')}): {_plural(r.get('items'), 'clip')}, "
                 f"{_plural(r.get('votes'), 'vote')}")
         return f"{text}; {settled}" if settled else text

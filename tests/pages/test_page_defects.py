@@ -137,6 +137,9 @@ def test_words_and_job_results():
     assert text == "checkpoint 3: WAR 45.2%, UAR 38.0% on 40 test clips"
     assert display.job_result("prerank", {"clips": 1, "seconds": 0.5, "model": "prior"}) == \
         "1 clip ranked by the FER2013 prior in 0.5 s"
+    assert display.job_result("consensus", {"id": 2, "method": "ds", "items": 8, "votes": 20,
+                                            "counts": {"trusted": 3, "needs_votes": 0, "review": 4}}) == \
+        "run 2 (ds): 8 clips, 20 votes; 3 trusted, 4 in review"
     assert "{" not in display.job_result("batch", {"accepted": 3, "rule": "gold", "detail": {"x": 1}})
 
 
