@@ -31,7 +31,7 @@ demo: init
 	$(BIN)/fervlab seed-demo --clips $(DEMO_CLIPS)
 
 run: demo
-	@echo "log in at http://$(HOST):$(PORT) as admin@fervlab.local / fervlab-admin (annotators: annotator1..3@fervlab.local / fervlab-demo)"
+	@echo "log in at http://$(HOST):$(PORT) as admin@fervlab.local / fervlab-admin (reviewer@fervlab.local, annotator1..3@fervlab.local / fervlab-demo)"
 	$(BIN)/fervlab serve --host $(HOST) --port $(PORT)
 
 worker: install

@@ -8,13 +8,14 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core import db_errors
 from app.core.config import get_settings
 from app.core.deps import LoginRequired
+from app.core.error_pages import error_response
 from app.core.errors import DomainError, document_errors, validation_text
 from app.core.headers import SecurityHeadersMiddleware
 from app.core.limits import BodyLimitMiddleware
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # domain does not have is simply absent from this list.
 ROUTER_MODULES = [
     "app.health",
+    "app.api_docs",
     "app.users.routes",
     "app.users.views",
     "app.users.admin_views",
@@ -54,7 +56,8 @@ def _validation_message(exc: RequestValidationError) -> str:
 def create_app() -> FastAPI:
     settings = get_settings()
     settings.media_root.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="fervlab", version="0.1.0", docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(title="fervlab", version="0.1.0", openapi_url="/openapi.json",
+                  docs_url=None, redoc_url=None)  # app/api_docs.py serves them from vendored files
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
     for name in ROUTER_MODULES:
         app.include_router(import_module(name).router)
@@ -64,17 +67,17 @@ def create_app() -> FastAPI:
     document_errors(app)
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return error_response(request, exc.status_code, exc.detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_message(exc)}, status_code=422)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, _validation_message(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        return error_response(request, exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _: LoginRequired) -> RedirectResponse:
@@ -89,8 +92,8 @@ def create_app() -> FastAPI:
     db_errors.register(app)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return JSONResponse({"detail": "Internal error; it has been logged."}, status_code=500)
+        return error_response(request, 500, "Internal error; it has been logged.")
 
     return app

@@ -10,11 +10,12 @@ from sqlmodel import select
 from app.benchmarks import service
 from app.benchmarks.zoo import MODEL_NAMES
 from app.core.deps import AdminPageWriter, PageUser, SessionDep
-from app.core.templating import is_htmx, render
+from app.core.templating import is_htmx, render, render_live
 from app.core.types import Id, Int, Text
 from app.jobs import service as jobs
 from app.jobs.models import Job
 from app.taxonomy.service import expression_names
+from app.users.models import Role
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,17 +26,21 @@ def _recent_jobs(session) -> list[Job]:
 
 
 @router.get("/benchmarks")
-def dashboard(request: Request, session: SessionDep, _: PageUser, a: Id | None = None, b: Id | None = None):
+def dashboard(request: Request, session: SessionDep, user: PageUser, a: Id | None = None, b: Id | None = None):
+    # Jobs are the admin's (their block is on the admin's part of the page).
+    recent = _recent_jobs(session) if user.role == Role.admin else []
+    busy = any(j.status in ("queued", "running") for j in recent)
+    if is_htmx(request):  # a poll of the jobs table
+        return render_live(request, "benchmarks/dashboard.html", {"jobs": recent, "busy": busy}, block="jobs",
+                           busy=busy)
     rows = service.all_summaries(session)
     by_id = {r["checkpoint"]: r for r in rows}
     evaluated = [r for r in rows if r["evaluated"]]
     focus = by_id.get(a) or (evaluated[-1] if evaluated else None)
     other = by_id.get(b) if b else None
-    recent = _recent_jobs(session)
     ctx = {"rows": rows, "columns": service.column_order(session), "focus": focus, "other": other,
-           "expressions": expression_names(session), "models": MODEL_NAMES, "jobs": recent,
-           "busy": any(j.status in ("queued", "running") for j in recent)}
-    return render(request, "benchmarks/dashboard.html", ctx, block="jobs" if is_htmx(request) else None)
+           "expressions": expression_names(session), "models": MODEL_NAMES, "jobs": recent, "busy": busy}
+    return render(request, "benchmarks/dashboard.html", ctx)
 
 
 @router.post("/benchmarks/train")

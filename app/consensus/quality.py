@@ -106,7 +106,8 @@ def annotators(session: Session, *, campaign_id: int | None = None) -> list[dict
         ConsensusLabel.run_id.is_(None), ConsensusLabel.status == LabelStatus.trusted).subquery()
     q = (select(a.user_id, func.count(), func.sum(sa.case((_counted(), 1), else_=0)),
                 func.sum(sa.case((_flag_sql(live.PASS), 1), else_=0)),
-                func.sum(sa.case((sa.and_(a.expression.is_(None), sa.or_(*[_flag_sql(f) for f in live.NOT_FACE_FLAGS])),
+                func.sum(sa.case((sa.and_(a.expression.is_(None), _flag_sql("not_a_face")), 1), else_=0)),
+                func.sum(sa.case((sa.and_(a.expression.is_(None), _flag_sql("bad_clip"), ~_flag_sql("not_a_face")),
                                   1), else_=0)),
                 func.sum(sa.case((a.gold_correct.is_not(None), 1), else_=0)),
                 func.sum(sa.case((a.gold_correct.is_(True), 1), else_=0)),
@@ -121,14 +122,15 @@ def annotators(session: Session, *, campaign_id: int | None = None) -> list[dict
     run = session.exec(select(ConsensusRun).where(ConsensusRun.is_current).order_by(ConsensusRun.id.desc())).first()
     reliability = _reliability(run.model_state or {}) if run is not None else {}
     out = []
-    for (uid, total, votes, passes, not_face, gold_n, gold_ok, dur_sum, dur_n, first, last, judged,
+    for (uid, total, votes, passes, not_face, bad_clip, gold_n, gold_ok, dur_sum, dur_n, first, last, judged,
          agree) in rows:
         hours = (int(dur_sum or 0) / 3.6e6) if dur_n else None
         if not hours and first is not None and last is not None and last > first:
             hours = (last - first).total_seconds() / 3600  # no timings sent: the span of their work
         out.append({
             "user_id": uid, "email": emails.get(uid), "responses": int(total), "votes": int(votes or 0),
-            "passes": int(passes or 0), "not_a_face": int(not_face or 0), "gold_answered": int(gold_n or 0),
+            "passes": int(passes or 0), "not_a_face": int(not_face or 0),
+            "bad_clip": int(bad_clip or 0), "gold_answered": int(gold_n or 0),
             "gold_correct": int(gold_ok or 0),
             "gold_accuracy": _num(int(gold_ok) / int(gold_n)) if gold_n else None,
             "reliability": _num(reliability[str(uid)]) if str(uid) in reliability else None,

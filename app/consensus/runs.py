@@ -166,6 +166,8 @@ def run_consensus(session: Session, *, method: str = DEFAULT_METHOD, settings: d
     """A full recompute (see module docstring). Commits."""
     progress = progress or _quiet
     settings = {**RUN_DEFAULTS.get(method, {}), **(settings or {})}
+    # The run's row is written at the end; it was created (began) now.
+    began_at = utcnow()
     started = time.perf_counter()
     progress(0.02, "reading votes")
     snap = read_snapshot(session)
@@ -196,7 +198,7 @@ def run_consensus(session: Session, *, method: str = DEFAULT_METHOD, settings: d
         now = utcnow()
         session.execute(sa.update(ConsensusRun).where(ConsensusRun.is_current).values(is_current=False))
         run = ConsensusRun(method=fitted.name, model_state=model_state, status="done", items=len(clip_ids),
-                           votes=votes.n_votes, is_current=True, finished_at=now,
+                           votes=votes.n_votes, is_current=True, created_at=began_at,
                            params={"settings": settings or {}, "gold": len(snap.gold), "workers": votes.n_workers,
                                    "annotations_upto": snap.last_annotation, "fit_seconds": round(fit_seconds, 3),
                                    "iterations": int(getattr(fitted, "n_iter_", 0) or 0)})
@@ -218,6 +220,7 @@ def run_consensus(session: Session, *, method: str = DEFAULT_METHOD, settings: d
         for clip_id, cid in late:
             live.refresh_clip(session, clip_id=clip_id, campaign=session.get(Campaign, cid))
         run.seconds = round(time.perf_counter() - started, 3)
+        run.finished_at = utcnow()  # after the last write, so created_at ≤ finished_at
         session.add(run)
     progress(1.0, "done")
     return run

@@ -58,7 +58,8 @@ class Tally:
     votes: list[tuple[str, str]] = field(default_factory=list)  # (worker, expression)
     histogram: dict[str, int] = field(default_factory=dict)
     passes: int = 0
-    not_face: int = 0
+    not_face: int = 0  # unusable: not a face or bad clip, as the policy counts them
+    bad_clip: int = 0  # of which "bad clip", for pages that show the two apart
 
     def add(self, user_id: int, expression: str | None, flags: Iterable[str] | None) -> None:
         flags = list(flags or ())
@@ -71,6 +72,7 @@ class Tally:
             self.histogram[expression] = self.histogram.get(expression, 0) + 1
         elif any(f in flags for f in NOT_FACE_FLAGS):
             self.not_face += 1
+            self.bad_clip += "not_a_face" not in flags
 
     @property
     def responses(self) -> int:

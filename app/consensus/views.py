@@ -12,7 +12,7 @@ from app.consensus import quality, runs, service
 from app.consensus.aggregators import DEFAULT_METHOD, available_aggregators
 from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError
-from app.core.templating import is_htmx, render
+from app.core.templating import is_htmx, render, render_live
 from app.core.types import Id, Text
 from app.jobs import service as jobs
 from app.jobs.models import Job
@@ -29,20 +29,23 @@ def _recent_jobs(session) -> list[Job]:
 def consensus_page(request: Request, session: SessionDep, _: AdminPage, a: Id | None = None, b: Id | None = None,
                    campaign_id: Id | None = None):
     recent = _recent_jobs(session)
+    busy = any(j.kind == "consensus" and j.status in ("queued", "running") for j in recent)
+    ctx = {"jobs": recent, "busy": busy}
+    if is_htmx(request):  # a poll of the jobs line
+        return render_live(request, "consensus/admin.html", ctx, block="jobs", busy=busy)
     comparison, error = None, None
     if a and b:
         try:
             comparison = runs.compare_runs(session, a=a, b=b, sample=20)
         except DomainError as exc:
             error = exc.detail
-    ctx = {"runs": [runs.run_public(r) for r in runs.list_runs(session, limit=30)],
-           "counts": service.status_counts(session, campaign_id=campaign_id),
-           "agreement": quality.agreement(session, campaign_id=campaign_id),
-           "annotators": quality.annotators(session, campaign_id=campaign_id),
-           "methods": available_aggregators(), "default_method": DEFAULT_METHOD, "jobs": recent,
-           "busy": any(j.kind == "consensus" and j.status in ("queued", "running") for j in recent),
-           "comparison": comparison, "error": error, "a": a, "b": b}
-    return render(request, "consensus/admin.html", ctx, block="jobs" if is_htmx(request) else None)
+    ctx.update({"runs": [runs.run_public(r) for r in runs.list_runs(session, limit=30)],
+                "counts": service.status_counts(session, campaign_id=campaign_id),
+                "agreement": quality.agreement(session, campaign_id=campaign_id),
+                "annotators": quality.annotators(session, campaign_id=campaign_id),
+                "methods": available_aggregators(), "default_method": DEFAULT_METHOD,
+                "comparison": comparison, "error": error, "a": a, "b": b})
+    return render(request, "consensus/admin.html", ctx)
 
 
 @router.post("/admin/consensus/runs")

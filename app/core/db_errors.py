@@ -11,7 +11,7 @@ import random
 import sqlite3
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger("fervlab.db")
@@ -48,24 +48,26 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(orig, psycopg.OperationalError)
 
 
-def unavailable() -> JSONResponse:
+def unavailable(request: Request) -> Response:
+    from app.core.error_pages import error_response  # a page in the site's layout for browsers
+
     wait = random.randint(*RETRY_AFTER_S)
-    return JSONResponse({"detail": f"The server is busy; please try again in {wait} s."}, status_code=503,
-                        headers={"Retry-After": str(wait)})
+    return error_response(request, 503, f"The server is busy; please try again in {wait} s.",
+                          headers={"Retry-After": str(wait)})
 
 
 def register(app: FastAPI) -> None:
     """The handlers; other database errors fall through to the app's 500."""
 
     @app.exception_handler(DatabaseBusy)
-    async def _busy(_: Request, __: DatabaseBusy) -> JSONResponse:
-        return unavailable()
+    async def _busy(request: Request, __: DatabaseBusy) -> Response:
+        return unavailable(request)
 
     @app.exception_handler(sa_exc.TimeoutError)
     @app.exception_handler(sa_exc.DBAPIError)
-    async def _database(request: Request, exc: Exception) -> JSONResponse:
+    async def _database(request: Request, exc: Exception) -> Response:
         if not is_transient(exc):
             raise exc
         log.warning("database unavailable for %s %s: %s", request.method, request.url.path,
                     str(exc).splitlines()[0][:200])
-        return unavailable()
+        return unavailable(request)

@@ -9,10 +9,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.core import display
 from app.core.security import csrf_token_for
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=str(ROOT / "templates"))
+# Every `{{ value }}` of an enum prints its value, never `VideoStatus.queued`;
+# `|words` is for text people read ("needs votes"), `|raw` for CSS classes.
+templates.env.finalize = display.raw
+templates.env.filters.update(words=display.words, raw=display.raw, job_result=display.job_result)
 
 
 def _ctx(request: Request, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -35,3 +40,16 @@ def render(request: Request, name: str, ctx: dict[str, Any] | None = None, *, st
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
+
+
+def render_live(request: Request, name: str, ctx: dict[str, Any], *, block: str, busy: bool) -> HTMLResponse:
+    """A page whose `block` polls itself (htmx, every ~2 s) while `busy`.
+    A poll gets only the block; the poll that finds the work done reloads the
+    whole page (HX-Refresh), so everything the work changed is fresh and the
+    polling stops."""
+    if not is_htmx(request):
+        return render(request, name, ctx)
+    resp = render(request, name, ctx, block=block)
+    if not busy:
+        resp.headers["HX-Refresh"] = "true"
+    return resp

@@ -81,7 +81,7 @@ def queue(session: Session, *, limit: int = 20, offset: int = 0, include_flagged
             "scene": scenes.get(clip.scene_id) if clip else None, "status": LabelStatus(r.status).value,
             "label": r.label, "confidence": r.confidence, "posterior": r.posterior or {},
             "histogram": dict(sorted(t.histogram.items(), key=lambda kv: -kv[1])), "votes": t.responses,
-            "passes": t.passes, "not_a_face": t.not_face, "flags": list(r.flags or []),
+            "passes": t.passes, "not_a_face": t.not_face - t.bad_clip, "bad_clip": t.bad_clip, "flags": list(r.flags or []),
             "ranking": ([{"expression": e, "p": round(p, 4)} for e, p in sorted(probs.items(), key=lambda kv: -kv[1])]
                         if probs else None),
             "model_probs": probs, "model": pred.model_name if pred else None, "preview_url": media_url(r.clip_id),

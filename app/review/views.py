@@ -30,6 +30,10 @@ def review_clip(clip_id: Id, request: Request, session: SessionDep, reviewer: Re
                 decision: Annotated[Text(20), Form()] = "", expression: Annotated[Text(40), Form()] = "",
                 reason: Annotated[Text(1000), Form()] = ""):
     error = None
+    if decision == "reject":
+        # The card's one form also carries the label drop-down (pre-filled with
+        # the consensus label): a rejection ignores it.
+        expression = ""
     try:
         data = service.ReviewIn(decision=decision, expression=expression or None, reason=reason)
         review = service.decide(session, clip_id=clip_id, reviewer=reviewer, data=data)

@@ -7,7 +7,8 @@ from fastapi.responses import RedirectResponse
 from app.clips import service as clips
 from app.core.deps import AdminPage, AdminPageWriter, SessionDep
 from app.core.errors import DomainError
-from app.core.templating import is_htmx, render
+from app.core.flash import drop_flash, read_flash, set_flash
+from app.core.templating import is_htmx, render, render_live
 from app.core.types import Id
 from app.taxonomy import service as taxonomy
 from app.videos import service, storage
@@ -17,19 +18,27 @@ from app.videos.upload import PageUpload, upload_doc
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, session, *, messages: list[str] | None = None, errors: list[str] | None = None,
-          block: str | None = None, status_code: int = 200):
+PAGE = "/admin/videos"
+
+
+def _page(request: Request, session, *, flash: dict | None = None, block: str | None = None):
     videos = service.list_videos(session)
     busy = any(v.status in (VideoStatus.queued, VideoStatus.processing) for v in videos)
-    scenes = {s["id"]: s["name"] for sc in taxonomy.tree(session)["scenarios"] for s in sc["scenes"]}
+    tree = taxonomy.tree(session)
+    scenes = {s["id"]: s["name"] for sc in tree["scenarios"] for s in sc["scenes"]}
+    flash = flash or {}
     return render(request, "videos/index.html", {
-        "videos": videos, "busy": busy, "scenes": scenes, "tree": taxonomy.tree(session),
-        "messages": messages or [], "errors": errors or []}, block=block, status_code=status_code)
+        "videos": videos, "busy": busy, "scenes": scenes, "tree": tree, "scene_id": flash.get("scene_id"),
+        "messages": flash.get("messages", []), "errors": flash.get("errors", [])}, block=block)
 
 
 @router.get("/admin/videos")
 def videos_page(request: Request, session: SessionDep, _: AdminPage):
-    return _page(request, session, block="table" if is_htmx(request) else None)
+    if is_htmx(request):  # the polling table leaves the flash to the page
+        return _page(request, session, block="table")
+    resp = _page(request, session, flash=read_flash(request))
+    drop_flash(resp, path=PAGE)
+    return resp
 
 
 # CSRF is checked by PageUpload, after authentication and before the body
@@ -53,14 +62,21 @@ def upload(request: Request, session: SessionDep, upload: PageUpload):
             errors.append(exc.detail)
     if not messages and not errors:
         errors.append("Choose at least one video file.")
-    return _page(request, session, messages=messages, errors=errors, status_code=200 if not errors else 422)
+    # Post/redirect/get: a reload of the page re-sends no file; the outcome
+    # and the chosen scene ride along in a one-shot cookie.
+    resp = RedirectResponse(PAGE, status_code=303)
+    set_flash(resp, path=PAGE, messages=messages, errors=errors, scene_id=scene_id)
+    return resp
 
 
 def _detail(request: Request, session, video_id: int, *, errors: list[str] | None = None, status_code: int = 200):
     video = service.get_video(session, video_id)
     rows, total = clips.list_clips(session, video_id=video_id, limit=500)
-    return render(request, "videos/detail.html", {"video": video, "clips": rows, "total": total,
-                                                  "errors": errors or []}, status_code=status_code)
+    busy = video.status in (VideoStatus.queued, VideoStatus.processing)
+    ctx = {"video": video, "clips": rows, "total": total, "busy": busy, "errors": errors or []}
+    if errors:  # a refused retry: the page with its message, not a poll
+        return render(request, "videos/detail.html", ctx, status_code=status_code)
+    return render_live(request, "videos/detail.html", ctx, block="status", busy=busy)
 
 
 @router.get("/admin/videos/{video_id}")
