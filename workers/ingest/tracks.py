@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workers.ingest.faces import Box, Detection
+from workers.ingest.faces import Box, Detection, Landmarks
 
 
 def iou(a: Box, b: Box) -> float:
@@ -48,6 +48,7 @@ class Observation:
     box: Box
     score: float
     kind: str
+    landmarks: Landmarks | None = None
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Tracker:
             used_d.add(di)
             d = dets[di]
             t = self.active[ti]
-            t.obs.append(Observation(frame, d.box, d.score, d.kind))
+            t.obs.append(Observation(frame, d.box, d.score, d.kind, d.landmarks))
             t.missed = 0
         still: list[Track] = []
         for ti, t in enumerate(self.active):
@@ -112,7 +113,7 @@ class Tracker:
                 still.append(t)
         for di, d in enumerate(dets):
             if di not in used_d:
-                still.append(Track(self._next_id, [Observation(frame, d.box, d.score, d.kind)]))
+                still.append(Track(self._next_id, [Observation(frame, d.box, d.score, d.kind, d.landmarks)]))
                 self._next_id += 1
         self.active = still
 
@@ -149,3 +150,36 @@ def dense_boxes(track: Track, *, smooth_window: int = 5) -> tuple[np.ndarray, np
     frames = np.arange(track.first_frame, track.last_frame + 1)
     cx, cy, w, h = (np.interp(frames, f, v) for v in (cx, cy, w, h))
     return frames, np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)
+
+
+def roll_deg(landmarks: Landmarks) -> float:
+    """In-plane tilt of the eye line, degrees (positive: the image-right eye
+    is lower). Either eye may come first."""
+    (ax, ay), (bx, by) = landmarks[0:2], landmarks[2:4]
+    if bx < ax:
+        ax, ay, bx, by = bx, by, ax, ay
+    return float(np.degrees(np.arctan2(by - ay, bx - ax)))
+
+
+def dense_pose(track: Track, *, smooth_window: int = 5) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a track whose detections carry landmarks: per frame (as
+    `dense_boxes`) the face centre, (n, 2), and the eye-line roll, (n,),
+    smoothed and interpolated like the boxes; None without landmarks.
+
+    The centre is the mean of the five points (eyes, nose, mouth corners),
+    which stays on the face when the head turns, where a box centre drifts
+    toward the ear; the roll levels the eyes in the crop."""
+    obs = [o for o in track.obs if o.landmarks is not None]
+    if len(obs) < max(2, len(track.obs) // 2):
+        return None
+    f = np.array([o.frame for o in obs], float)
+    pts = np.array([o.landmarks for o in obs], float).reshape(len(obs), 5, 2)
+    cx, cy = pts[:, :, 0].mean(axis=1), pts[:, :, 1].mean(axis=1)
+    # Unwrapped so that interpolating between 179° and -179° does not pass 0°.
+    roll = np.degrees(np.unwrap(np.radians([roll_deg(o.landmarks) for o in obs])))
+    centre_win = max(1, smooth_window // 2 + 1)
+    cx, cy = _moving_average(cx, centre_win), _moving_average(cy, centre_win)
+    roll = _moving_average(roll, smooth_window)
+    frames = np.arange(track.first_frame, track.last_frame + 1)
+    cx, cy, roll = (np.interp(frames, f, v) for v in (cx, cy, roll))
+    return np.stack([cx, cy], axis=1), roll
