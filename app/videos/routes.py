@@ -21,10 +21,11 @@ def check_length(request: Request) -> None:
 
 @router.post("/videos", status_code=202, response_model=VideoPublic)
 def upload_video(request: Request, session: SessionDep, user: AdminUser, file: UploadFile = File(...),
-                 scene_id: int = Form(...)) -> VideoPublic:
+                 scene_id: int = Form(...), detector: str = Form("")) -> VideoPublic:
     check_length(request)
     staged = storage.stage_upload(file.file, file.filename or "video")
-    video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id)
+    video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id,
+                                      detector=detector)
     if created:
         service.enqueue_ingest(video)
     return service.to_public(video)

@@ -22,6 +22,7 @@ def _page(request: Request, session, *, messages: list[str] | None = None, error
     scenes = {s["id"]: s["name"] for sc in taxonomy.tree(session)["scenarios"] for s in sc["scenes"]}
     return render(request, "videos/index.html", {
         "videos": videos, "busy": busy, "scenes": scenes, "tree": taxonomy.tree(session),
+        "detectors": service.detector_choices(),
         "messages": messages or [], "errors": errors or []}, block=block, status_code=status_code)
 
 
@@ -32,14 +33,15 @@ def videos_page(request: Request, session: SessionDep, _: AdminPage):
 
 @router.post("/admin/videos", dependencies=[CsrfChecked])
 def upload(request: Request, session: SessionDep, user: AdminPage, scene_id: int = Form(...),
-           files: list[UploadFile] = File(...)):
+           files: list[UploadFile] = File(...), detector: str = Form("")):
     messages, errors = [], []
     for f in files:
         if not f.filename:
             continue
         try:
             staged = storage.stage_upload(f.file, f.filename)
-            video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id)
+            video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id,
+                                              detector=detector)
             if created:
                 service.enqueue_ingest(video)
                 messages.append(f"{f.filename}: queued as video {video.id}.")

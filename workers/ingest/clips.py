@@ -183,14 +183,13 @@ def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
 
 def publish(tmp_dir: Path, final_dir: Path) -> bool:
     """Move a finished clip into place; the rename is the only visible step.
-    False when another run published the same clip first."""
+    False when a clip is published there already (`tmp_dir` is left as it is)."""
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(tmp_dir, final_dir)
         return True
     except OSError:
         if (final_dir / "clip.json").is_file():
-            shutil.rmtree(tmp_dir, ignore_errors=True)
             return False
         raise
 
@@ -302,7 +301,16 @@ class ClipWriter:
             return self._out
         existing = load_finished(self.media_root, self._out.scene, self.key)
         assert existing is not None
-        return existing
+        if existing.detector == self._out.detector:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return existing  # another run of the same detector published it first
+        # An earlier run with another detector: this run's clip replaces it.
+        # Two renames: readers see the old clip or the new one, never a mix.
+        old = self.tmp.with_name(self.tmp.name + ".replaced")
+        os.replace(final, old)
+        os.replace(self.tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return self._out
 
     def abort(self) -> None:
         self.preview.abort()

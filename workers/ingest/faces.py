@@ -192,7 +192,7 @@ def installed_detectors() -> list[str]:
             except (ImportError, ValueError):
                 continue
         out.append(name)
-    return out
+    return out + sorted(n for n in _REGISTRY if n not in out)  # backends registered by other code
 
 
 def default_detector() -> str:

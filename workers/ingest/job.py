@@ -16,6 +16,7 @@ from app.core.db import session_scope, utcnow
 from app.taxonomy.models import Scene
 from app.videos import service as videos
 from app.videos.models import Video, VideoStatus
+from workers.ingest.config import IngestConfig
 from workers.ingest.errors import IngestError
 from workers.ingest.pipeline import ingest_video
 
@@ -28,11 +29,13 @@ def clip_fields(out) -> dict:
         "frame_count": out.frame_count, "fps": out.fps, "face_dir": out.face_dir, "scene_dir": out.scene_dir,
         "preview_path": out.preview, "boxes": [list(b) for b in out.boxes], "face_size": out.median_face_px,
         "sharpness": out.sharpness, "det_confidence": out.confidence, "stability": out.stability,
+        "detector": out.detector or None, "detector_version": out.detector_version or None,
     }
 
 
 def run_ingest(video_id: int, progress=None) -> dict:
-    """Returns `{"video_id", "status", "clips", "error"}`."""
+    """Returns `{"video_id", "status", "clips", "error"}`. Detects with the
+    video's chosen detector (`Video.detector`; None: the best available)."""
     with session_scope() as session:
         video = session.get(Video, video_id)
         if video is None:
@@ -40,7 +43,7 @@ def run_ingest(video_id: int, progress=None) -> dict:
         scene = session.get(Scene, video.scene_id)
         src = videos.original_path(video)
         videos.set_progress(session, video, progress=0.0, stage="starting")
-        scene_name, scene_id = scene.name, scene.id
+        scene_name, scene_id, detector = scene.name, scene.id, video.detector
 
     last = [0.0]
 
@@ -57,7 +60,7 @@ def run_ingest(video_id: int, progress=None) -> dict:
 
     try:
         result = ingest_video(src, media_root=get_settings().media_root, scene=scene_name,
-                              video_key=f"v{video_id}", progress=report)
+                              video_key=f"v{video_id}", progress=report, config=IngestConfig(detector=detector))
     except IngestError as exc:
         return _finish(video_id, status=VideoStatus.failed, error=str(exc.detail))
     except Exception as exc:  # noqa: BLE001 - recorded for the user; the worker stays up

@@ -269,7 +269,9 @@ def ingest_video(
     for plan in plans:
         key = clip_key(video_key, plan.track_index, plan.segment_index)
         existing = load_finished(media_root, scene, key)
-        if existing is not None:
+        # Reused only if the same detector found it: a rerun with another one
+        # replaces the clip (its face boxes and crops would differ).
+        if existing is not None and existing.detector == det.name:
             outputs[key] = existing
         else:
             todo.append(plan)

@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 
 from workers.ingest.config import IngestConfig
-from workers.ingest.faces import (
-    Detection,
-    HaarFaceDetector,
-    available_detectors,
-    create_detector,
-)
+from workers.ingest.faces import Detection
 from workers.ingest.segments import dedupe, plan_clips, split_evenly
 from workers.ingest.shots import Shot, ShotBoundaryDetector, shots_from_cuts
-from workers.ingest.synthetic import _background, draw_face
+from workers.ingest.synthetic import _background
 from workers.ingest.tracks import Observation, Track, Tracker, dense_boxes, iou, nms
 
 # --- shots -------------------------------------------------------------------
@@ -122,30 +117,3 @@ def test_dedupe_keeps_one_clip_per_face():
     plans = plan_clips([a, b, c], scale=1.0, stride=3, config=cfg)
     assert sorted(p.boxes[0][0] for p in plans) == [10.0, 200.0]  # b dropped: a has more hits
     assert dedupe(plans, iou_thr=0.5) == plans
-
-
-# --- detectors -------------------------------------------------------------
-
-def test_registry():
-    assert "haar" in available_detectors()
-    assert isinstance(create_detector("haar"), HaarFaceDetector)
-    with pytest.raises(ValueError, match="unknown face detector 'nope'"):
-        create_detector("nope")
-
-
-@pytest.mark.parametrize("name", [n for n in available_detectors() if not n.startswith("test-")])
-def test_detector_contract(name):
-    """Every registered backend finds a drawn frontal face (Haar fires on it)
-    and nothing on a faceless scene."""
-    det = create_detector(name)
-    rng = np.random.default_rng(3)
-    scene = _background(rng, 320, 240)
-    img = scene.copy()
-    truth = draw_face(img, 160, 120, 80, smile=0.5)
-    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    found = det.detect(grey, min_size=det.native_min_size)
-    assert len(found) >= 1 and max(iou(d.box, truth) for d in found) > 0.5
-    assert all(0.0 <= d.score <= 1.0 for d in found)
-    near = det.detect_near(grey, truth)
-    assert near and max(iou(d.box, truth) for d in near) > 0.5
-    assert det.detect(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY), min_size=det.native_min_size) == []
