@@ -113,3 +113,24 @@ def test_stale_work_dirs_are_swept(tmp_path):
     os.utime(old, (t, t))
     _sweep_tmp(tmp_path / "tmp")
     assert not old.exists() and fresh.exists()
+
+
+def test_stored_crops_of_a_face_at_the_frame_edge_have_no_black_bars(tmp_path):
+    """Defect 11 (issue 12), end to end: a face 2 px from the left edge; the
+    enlarged crop runs ~14 px past it. The stored JPEGs repeat the edge (the
+    grey background) instead of black columns."""
+    from tests.workers.ingest.conftest import write_square_video
+    from workers.ingest import IngestConfig, ingest_video
+
+    path = tmp_path / "edge.mp4"
+    write_square_video(path, frames=48, fps=24, visible=range(0, 48), x0=2, drift=0.0, background=90)
+    r = ingest_video(path, media_root=tmp_path / "m", scene="Lab", video_key="edge",
+                     config=IngestConfig(detector="test-blob", detect_fps=8.0))
+    assert r.clips
+    for c in r.clips:
+        assert c.crops[0][0] - c.crops[0][2] / 2 < 0  # the square does leave the frame
+        outside = round(-(c.crops[0][0] - c.crops[0][2] / 2) / c.crops[0][2] * 224)  # crop columns left of x=0
+        for name in ("00001.jpg", f"{c.frame_count:05d}.jpg"):
+            crop = cv2.imread(str(tmp_path / "m" / c.face_dir / name)).astype(int)
+            # Those columns show the frame's grey edge in every channel, not black (or any other fill).
+            assert outside > 20 and np.abs(crop[:, : outside - 2] - 90).max() <= 12
