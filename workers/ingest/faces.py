@@ -52,6 +52,9 @@ class Detection:
             v + (dx if i % 2 == 0 else dy) for i, v in enumerate(self.landmarks))
         return Detection((x + dx, y + dy, w, h), self.score, self.kind, lm)
 
+    def without_landmarks(self) -> Detection:
+        return Detection(self.box, self.score, self.kind, None)
+
     def scaled(self, k: float) -> Detection:
         x, y, w, h = self.box
         lm = None if self.landmarks is None else tuple(v * k for v in self.landmarks)

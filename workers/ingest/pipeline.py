@@ -130,7 +130,12 @@ def _detect_and_track(
             full = sample_in_shot % every == 0
             dets = _sure(_run(det.detect, src, i, image, min_size=min_size), threshold) if full else []
             for t in tracker.unmatched(dets):
-                dets.extend(_sure(_run(det.detect_near, src, i, image, t.last_box), threshold))
+                # Boxes only: landmarks from the small rescaled window are
+                # biased toward upright (YuNet: -3° for a face at -16° on
+                # the full frame), so the crops' pose comes from full-frame
+                # searches (tracks.dense_pose).
+                dets.extend(d.without_landmarks() for d in
+                            _sure(_run(det.detect_near, src, i, image, t.last_box), threshold))
             tracker.update(i, nms(dets))
             sample_in_shot += 1
             t_det += time.perf_counter() - t0

@@ -162,24 +162,31 @@ def roll_deg(landmarks: Landmarks) -> float:
 
 
 def dense_pose(track: Track, *, smooth_window: int = 5) -> tuple[np.ndarray, np.ndarray] | None:
-    """For a track whose detections carry landmarks: per frame (as
-    `dense_boxes`) the face centre, (n, 2), and the eye-line roll, (n,),
-    smoothed and interpolated like the boxes; None without landmarks.
+    """For a track with landmarks on some detections: per frame (as
+    `dense_boxes`, whose smoothing this repeats) the face centre, (n, 2), and
+    the eye-line roll in degrees, (n,); None without landmarks.
 
     The centre is the mean of the five points (eyes, nose, mouth corners),
     which stays on the face when the head turns, where a box centre drifts
-    toward the ear; the roll levels the eyes in the crop."""
+    toward the ear; the roll levels the eyes in the crop. Landmarks may come
+    from a few detections only (full-frame searches): the centre is the box
+    centre plus the points' offset from it (in box sides), and both offset
+    and roll are interpolated between those detections."""
     obs = [o for o in track.obs if o.landmarks is not None]
-    if len(obs) < max(2, len(track.obs) // 2):
+    if not obs:
         return None
+    frames, boxes = dense_boxes(track, smooth_window=smooth_window)
     f = np.array([o.frame for o in obs], float)
     pts = np.array([o.landmarks for o in obs], float).reshape(len(obs), 5, 2)
-    cx, cy = pts[:, :, 0].mean(axis=1), pts[:, :, 1].mean(axis=1)
+    b = np.array([o.box for o in obs], float)
+    side = np.maximum(b[:, 2], b[:, 3])
+    dx = (pts[:, :, 0].mean(axis=1) - (b[:, 0] + b[:, 2] / 2)) / side
+    dy = (pts[:, :, 1].mean(axis=1) - (b[:, 1] + b[:, 3] / 2)) / side
     # Unwrapped so that interpolating between 179° and -179° does not pass 0°.
     roll = np.degrees(np.unwrap(np.radians([roll_deg(o.landmarks) for o in obs])))
-    centre_win = max(1, smooth_window // 2 + 1)
-    cx, cy = _moving_average(cx, centre_win), _moving_average(cy, centre_win)
-    roll = _moving_average(roll, smooth_window)
-    frames = np.arange(track.first_frame, track.last_frame + 1)
-    cx, cy, roll = (np.interp(frames, f, v) for v in (cx, cy, roll))
+    dx, dy, roll = (_moving_average(v, smooth_window) for v in (dx, dy, roll))
+    dx, dy, roll = (np.interp(frames, f, v) for v in (dx, dy, roll))
+    dense_side = np.maximum(boxes[:, 2], boxes[:, 3])
+    cx = boxes[:, 0] + boxes[:, 2] / 2 + dx * dense_side
+    cy = boxes[:, 1] + boxes[:, 3] / 2 + dy * dense_side
     return np.stack([cx, cy], axis=1), roll
