@@ -12,11 +12,12 @@ class IngestConfig:
     # A registered backend's name; None: the best one available here
     # (yunet → mtcnn → haar, see workers/ingest/faces.py).
     detector: str | None = None
-    # Score a detection needs, per backend (0..1). Measured (bench/detect.py):
-    # YuNet's false positives scored 0.65–0.75 (palm leaves, the cartoon),
-    # real faces ≥ 0.8 even dark, blurred or tiled; MTCNN's faces ≥ 0.95 and
-    # its few false positives < 0.9. Haar's score is its neighbour count
-    # squashed to 0..1: `min_neighbors` already filters it.
+    # Score a detection needs, per backend (0..1). Issue 13 measured YuNet's
+    # false positives at 0.65–0.75 (palm leaves) and real faces ≥ 0.87, and
+    # no MTCNN false positive at 0.9; at these values bench/detect.py finds
+    # every plain fixture face and no false positive on the cartoon or the
+    # hard variants (BENCHMARKS.md, "Face detectors"). Haar's score is its
+    # neighbour count squashed to 0..1: `min_neighbors` already filters it.
     detect_thresholds: Mapping[str, float] = field(
         default_factory=lambda: {"yunet": 0.8, "mtcnn": 0.9, "haar": 0.0})
     # Detection samples per second of video; frames between samples get

@@ -23,7 +23,7 @@ class MtcnnFaceDetector(FaceDetector):
     name = "mtcnn"
     colour = True
     package = "facenet-pytorch"
-    # P-Net's window is 12 px; below ~20 px its recall drops (bench/detect.py).
+    # facenet-pytorch's own default smallest face (P-Net's window is 12 px).
     native_min_size: ClassVar[int] = 20
     near_face_px: ClassVar[int] = 64
 
