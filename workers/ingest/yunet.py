@@ -3,9 +3,9 @@ from the `yuface` wheel: the model is compiled into the library, nothing is
 downloaded. Registers as "yunet" only if `yuface` imports (it has a CPython
 3.11 x86_64 wheel only; elsewhere the registry falls back, see faces.py).
 
-Measured on WolfgangLanger tiled n×n (every 40th frame): at 0.8 it finds
-99.7% of faces ~23 px wide, 81% at ~20 px, none at ~12 px; hence
-`native_min_size` 24. Dim, blurred and tilted faces: bench/detect.py
+Measured on WolfgangLanger tiled n×n (12 frames, threshold 0.8): 99.7% of
+faces ~23 px wide, 94% at ~16 px in a 640×360 frame, but 81% at ~20 px in
+a 320×180 one; hence `native_min_size` 24. Dim, blurred and tilted faces: bench/detect.py
 (BENCHMARKS.md, "Face detectors"). Issue 13 saw its false positives score
 0.65–0.75 and real faces ≥ 0.87 (the threshold is
 `IngestConfig.detect_thresholds["yunet"]`)."""
