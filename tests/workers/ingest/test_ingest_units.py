@@ -117,3 +117,24 @@ def test_dedupe_keeps_one_clip_per_face():
     plans = plan_clips([a, b, c], scale=1.0, stride=3, config=cfg)
     assert sorted(p.boxes[0][0] for p in plans) == [10.0, 200.0]  # b dropped: a has more hits
     assert dedupe(plans, iou_thr=0.5) == plans
+
+
+def test_dense_pose_interpolates_roll_and_centre_between_landmarked_detections():
+    from workers.ingest.tracks import dense_pose, roll_deg
+
+    def lm(cx, cy, deg):  # eyes 20 px apart turned by `deg`, nose and mouth below the centre
+        t = np.radians(deg)
+        ex, ey = 10 * np.cos(t), 10 * np.sin(t)
+        return (cx - ex, cy - ey, cx + ex, cy + ey, cx, cy + 5, cx - 6, cy + 10, cx + 6, cy + 10)
+
+    box = (0.0, 0.0, 40.0, 40.0)
+    t = Track(0, [Observation(0, box, 0.9, "frontal", lm(20, 20, 0.0)),
+                  Observation(4, box, 0.9, "frontal", None),  # a near-window detection: box only
+                  Observation(8, box, 0.9, "frontal", lm(20, 20, 10.0))])
+    assert roll_deg(lm(0, 0, 10.0)) == pytest.approx(10.0)
+    centres, roll = dense_pose(t, smooth_window=1)
+    assert roll.shape == (9,) and roll[0] == pytest.approx(0.0) and roll[4] == pytest.approx(5.0)
+    assert roll[8] == pytest.approx(10.0)
+    # the five points' mean sits 5 px below the box centre (20, 20)
+    np.testing.assert_allclose(centres[4], (20.0, 25.0), atol=0.2)
+    assert dense_pose(Track(1, [Observation(0, box, 0.9, "frontal", None)])) is None
