@@ -326,7 +326,7 @@ def main() -> None:
     pipe_text = "(not run: --no-pipeline)" if args.no_pipeline else pipeline_table(names, args.repeat)
     load_end = os.getloadavg()[0]
     cmd = (f"`.venv/bin/python bench/detect.py --every {args.every} --repeat {args.repeat}"
-           + (" --no-pipeline" if args.no_pipeline else "") + " --write`")
+           + (" --no-pipeline" if args.no_pipeline else "") + (" --write" if args.write else "") + "`")
     frames = ", ".join(f"{v} {k}" for v, k in info["frames"].items())
     text = "\n".join([
         f"Machine: {len(os.sched_getaffinity(0))} cores (`nproc`), {cpu_model()}, load average {load:.1f} at the "
