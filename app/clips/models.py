@@ -45,6 +45,9 @@ class Clip(SQLModel, table=True):
     split: Split | None = Field(default=None, sa_type=sa.String(8), index=True)
     # A label that came with the clip (e.g. an imported FERV39k label).
     source_label: str | None = Field(default=None, max_length=40)
+    # The face detector that found the clip, and its build ("yuface 2023.5.1").
+    detector: str | None = Field(default=None, max_length=40)
+    detector_version: str | None = Field(default=None, max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -63,6 +66,8 @@ class ClipPublic(SQLModel):
     det_confidence: float | None
     stability: float | None
     split: Split | None
+    detector: str | None = None
+    detector_version: str | None = None
     media_url: str | None = None
 
 

@@ -1,4 +1,4 @@
-"""`fervlab ingest PATH... --scene NAME [--json] [--enqueue [--wait]]`."""
+"""`fervlab ingest PATH... --scene NAME [--detector NAME] [--json] [--enqueue [--wait]]`."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
                scene: str = typer.Option(..., help="Scene name, e.g. Talkshow."),
                as_json: bool = typer.Option(False, "--json", help="One JSON object per video on its own line."),
                enqueue: bool = typer.Option(False, help="Send to the workers instead of running here."),
-               wait: bool = typer.Option(False, help="With --enqueue: wait for the results.")) -> None:
+               wait: bool = typer.Option(False, help="With --enqueue: wait for the results."),
+               detector: str | None = typer.Option(
+                   None, help="Face detector: yunet, mtcnn or haar (default: the best one installed).")) -> None:
         """Cut raw videos into candidate face clips."""
         from app.cli import ProgressBar, fail
         from app.core.db import session_scope
@@ -28,6 +30,13 @@ def register(app: typer.Typer) -> None:
                 scene_id = scene_by_name(session, scene).id
             except DomainError as exc:
                 fail(exc.detail)
+        if detector:
+            from workers.ingest.faces import UnknownDetectorError, check_detector
+
+            try:
+                check_detector(detector)
+            except UnknownDetectorError as exc:
+                fail(str(exc))
 
         results: list[dict] = []
         pending: list[int] = []
@@ -51,10 +60,11 @@ def register(app: typer.Typer) -> None:
                     raise FileNotFoundError(f"{path}: no such file")
                 staged = storage.stage_local(path)
                 with session_scope() as session:
-                    video, _ = service.register(session, scene_id=scene_id, staged=staged)
+                    video, _ = service.register(session, scene_id=scene_id, staged=staged, detector=detector)
                     video_id = video.id
-                    # Asked again: ingest again (a redelivered worker task skips a done video).
-                    video = service.requeue(session, video_id=video_id)
+                    # Asked again: ingest again (a redelivered worker task skips a done video);
+                    # `--detector` replaces the detector a video registered before had.
+                    video = service.requeue(session, video_id=video_id, detector=detector or None)
                     if enqueue:
                         service.enqueue_ingest(video)
             except (DomainError, OSError) as exc:

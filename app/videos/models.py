@@ -34,6 +34,8 @@ class Video(SQLModel, table=True):
     height: int | None = None
     frames: int | None = None
     clips_count: int = 0
+    # The face detector to ingest with; None: the best one the worker has.
+    detector: str | None = Field(default=None, max_length=40)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -60,4 +62,5 @@ class VideoPublic(SQLModel):
     progress: float
     stage: str
     duration_s: float | None
+    detector: str | None = None
     created_at: datetime

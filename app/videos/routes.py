@@ -17,7 +17,8 @@ def upload_video(session: SessionDep, upload: ApiUpload) -> VideoPublic:
     """Multipart: `file` (the video) and `scene_id`. Only an admin's body is
     read, and never more than FERVLAB_MAX_UPLOAD_MB of it."""
     staged = storage.stage_upload(upload.files[0].file, upload.files[0].filename or "video")
-    video, created = service.register(session, scene_id=upload.scene_id, staged=staged, user_id=upload.user.id)
+    video, created = service.register(session, scene_id=upload.scene_id, staged=staged, user_id=upload.user.id,
+                                      detector=upload.detector)
     if created:
         service.enqueue_ingest(video)
     return service.to_public(video)

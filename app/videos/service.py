@@ -23,10 +23,30 @@ def probe_error(path) -> str | None:
     return None
 
 
+def detector_choices() -> list[str]:
+    """Face detectors a video can ask for, best first (the packages installed
+    here; nothing heavy is imported, the web process stays free of torch)."""
+    from workers.ingest.faces import installed_detectors
+
+    return installed_detectors()
+
+
+def check_detector(name: str | None) -> str | None:
+    """A chosen detector name, or None for "the best available"."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    choices = detector_choices()
+    if name not in choices:
+        raise Invalid(f"Unknown face detector {name!r}; available: {', '.join(choices)}.")
+    return name
+
+
 def register(session: Session, *, scene_id: int, staged: storage.StagedFile, user_id: int | None = None,
-             check: bool = True) -> tuple[Video, bool]:
+             check: bool = True, detector: str | None = None) -> tuple[Video, bool]:
     """Keep the upload as a queued Video; returns (video, created). The same
-    file registered twice to the same scene is the same video."""
+    file registered twice to the same scene is the same video. `detector`:
+    the face detector to ingest it with (None: the best available)."""
     try:
         get_scene(session, scene_id)
         if check and (err := probe_error(staged.tmp_path)):
@@ -37,7 +57,7 @@ def register(session: Session, *, scene_id: int, staged: storage.StagedFile, use
             storage.discard(staged)
             return existing, False
         video = Video(scene_id=scene_id, filename=staged.filename, path="", size_bytes=staged.size,
-                      sha256=staged.sha256, created_by_id=user_id)
+                      sha256=staged.sha256, created_by_id=user_id, detector=check_detector(detector))
         session.add(video)
         session.flush()
         video.path = storage.publish(staged, video.id)
@@ -99,13 +119,16 @@ def list_videos(session: Session, *, scene_id: int | None = None, limit: int = 2
     return list(session.exec(q).all())
 
 
-def requeue(session: Session, *, video_id: int, attempts: int | None = None) -> Video:
-    """Mark a video for (re-)ingest; refused while a live worker ingests it."""
+def requeue(session: Session, *, video_id: int, attempts: int | None = None, detector: str | None = None) -> Video:
+    """Mark a video for (re-)ingest; refused while a live worker ingests it.
+    `detector` (when given) replaces its chosen one."""
     from app.jobs.liveness import INGESTS, is_stuck
 
     video = get_video(session, video_id)
     if video.status == VideoStatus.processing and not is_stuck(INGESTS, video):
         raise Conflict(f"Video {video_id} is being ingested right now; wait for it to finish or fail.")
+    if detector:
+        video.detector = check_detector(detector)
     video.status, video.error, video.progress, video.stage = VideoStatus.queued, None, 0.0, "queued"
     video.run_token = None
     if attempts is not None:
@@ -142,7 +165,7 @@ def set_progress(session: Session, video: Video, *, progress: float, stage: str)
 def to_public(video: Video) -> VideoPublic:
     return VideoPublic(video_id=video.id, scene_id=video.scene_id, filename=video.filename, status=video.status,
                        clips=video.clips_count, error=video.error, progress=video.progress, stage=video.stage,
-                       duration_s=video.duration_s, created_at=video.created_at)
+                       duration_s=video.duration_s, detector=video.detector, created_at=video.created_at)
 
 
 def original_path(video: Video):

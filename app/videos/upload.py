@@ -31,12 +31,15 @@ class VideoUpload:
     user: User
     scene_id: int
     files: list[UploadFile]
+    detector: str = ""  # a face detector's name; empty: the best available
 
 
 def upload_doc(file_field: str, *, many: bool) -> dict:
     binary = {"type": "string", "format": "binary"}
     return multipart_body({"scene_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                           file_field: {"type": "array", "items": binary} if many else binary},
+                           file_field: {"type": "array", "items": binary} if many else binary,
+                           "detector": {"type": "string", "maxLength": 40,
+                                        "description": "face detector (empty: the best available)"}},
                           ["scene_id", file_field])
 
 
@@ -47,13 +50,16 @@ async def _read(request: Request, user: User, file_field: str) -> tuple[VideoUpl
             scene_id = _ID.validate_python(form.get("scene_id"))
         except ValidationError as exc:
             raise Invalid("scene_id: " + exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        detector = form.get("detector") or ""
+        if not isinstance(detector, str) or len(detector) > 40:
+            raise Invalid("detector: give a face detector's name (at most 40 characters).")
         files = [f for f in form.getlist(file_field) if isinstance(f, UploadFile)]
         if not files:
             raise Invalid(f"{file_field}: attach a video file (multipart field '{file_field}').")
     except BaseException:
         await form.close()
         raise
-    return VideoUpload(user=user, scene_id=scene_id, files=files), form
+    return VideoUpload(user=user, scene_id=scene_id, files=files, detector=detector), form
 
 
 # Parameters resolve in order: authentication, then CSRF (cookie sessions;

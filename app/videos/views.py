@@ -29,6 +29,7 @@ def _page(request: Request, session, *, flash: dict | None = None, block: str | 
     flash = flash or {}
     return render(request, "videos/index.html", {
         "videos": videos, "busy": busy, "scenes": scenes, "tree": tree, "scene_id": flash.get("scene_id"),
+        "detectors": service.detector_choices(), "detector": flash.get("detector", ""),
         "messages": flash.get("messages", []), "errors": flash.get("errors", [])}, block=block)
 
 
@@ -46,13 +47,14 @@ def videos_page(request: Request, session: SessionDep, _: AdminPage):
 @router.post("/admin/videos", openapi_extra=upload_doc("files", many=True))
 def upload(request: Request, session: SessionDep, upload: PageUpload):
     messages, errors = [], []
-    user, scene_id = upload.user, upload.scene_id
+    user, scene_id, detector = upload.user, upload.scene_id, upload.detector
     for f in upload.files:
         if not f.filename:
             continue
         try:
             staged = storage.stage_upload(f.file, f.filename)
-            video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id)
+            video, created = service.register(session, scene_id=scene_id, staged=staged, user_id=user.id,
+                                              detector=detector)
             if created:
                 service.enqueue_ingest(video)
                 messages.append(f"{f.filename}: queued as video {video.id}.")
@@ -65,7 +67,7 @@ def upload(request: Request, session: SessionDep, upload: PageUpload):
     # Post/redirect/get: a reload of the page re-sends no file; the outcome
     # and the chosen scene ride along in a one-shot cookie.
     resp = RedirectResponse(PAGE, status_code=303)
-    set_flash(resp, path=PAGE, messages=messages, errors=errors, scene_id=scene_id)
+    set_flash(resp, path=PAGE, messages=messages, errors=errors, scene_id=scene_id, detector=detector)
     return resp
 
 

@@ -73,11 +73,18 @@ class ClipOutput:
     confidence: float  # mean detector score over the clip's detections, 0..1
     stability: float  # mean IoU of consecutive detections, 0..1
     hit_rate: float  # share of detection samples that found the face, 0..1
+    # Which backend found the face, and which build of it ("yuface 2023.5.1").
+    detector: str = ""
+    detector_version: str = ""
+    # Per frame, the square each face crop shows: centre x, y and side in
+    # source px, and the turn in degrees that levels the eyes (0 unaligned).
+    crops: list[tuple[float, float, float, float]] = field(default_factory=list)
     reused: bool = field(default=False, compare=False)  # found finished on disk
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["boxes"] = [list(b) for b in self.boxes]
+        d["crops"] = [list(c) for c in self.crops]
         return d
 
     @classmethod
@@ -85,6 +92,7 @@ class ClipOutput:
         names = {f.name for f in dataclasses.fields(cls)}
         d = {k: v for k, v in d.items() if k in names}
         d["boxes"] = [tuple(int(v) for v in b) for b in d["boxes"]]
+        d["crops"] = [tuple(float(v) for v in c) for c in d.get("crops", [])]
         return cls(**d)
 
 
@@ -98,44 +106,70 @@ def load_finished(media_root: Path, scene: str, key: str) -> ClipOutput | None:
     return out
 
 
-def _square(box, margin: float) -> tuple[int, int, int]:
-    """(x0, y0, side) of the square around the box's centre with `margin` ×
-    side added on each side; even numbers, so 4:2:0 chroma aligns."""
+def face_square(box, *, margin: float, centre=None) -> tuple[float, float, float]:
+    """(cx, cy, side) of the crop square: the box's longer side with `margin`
+    × side added on each side, centred on `centre` (the landmarks' mean, for
+    detectors that give them) or on the box."""
     x, y, w, h = (float(v) for v in box)
-    side = max(2, int(round(max(w, h) * (1 + 2 * margin) / 2)) * 2)
-    cx, cy = x + w / 2, y + h / 2
-    return int(round((cx - side / 2) / 2)) * 2, int(round((cy - side / 2) / 2)) * 2, side
+    side = max(2.0, max(w, h) * (1 + 2 * margin))
+    cx, cy = (x + w / 2, y + h / 2) if centre is None else (float(centre[0]), float(centre[1]))
+    return cx, cy, side
 
 
-def _crop_padded(img: np.ndarray, x0: int, y0: int, s: int, fill) -> np.ndarray:
-    """img[y0:y0+s, x0:x0+s], padded with `fill` where it leaves the image."""
-    H, W = img.shape[:2]
-    ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(W, x0 + s), min(H, y0 + s)
-    if ix1 <= ix0 or iy1 <= iy0:
-        return np.full((s, s, *img.shape[2:]), fill, np.uint8)
-    crop = img[iy0:iy1, ix0:ix1]
-    if (ix0, iy0, ix1, iy1) != (x0, y0, x0 + s, y0 + s):
-        crop = cv2.copyMakeBorder(crop, iy0 - y0, y0 + s - iy1, ix0 - x0, x0 + s - ix1, cv2.BORDER_CONSTANT, value=fill)
-    return crop
+def _warp(img: np.ndarray, cx: float, cy: float, side: float, angle: float, size: int) -> np.ndarray:
+    """The `side`-px square centred at (cx, cy), turned by `angle` degrees
+    (counter-clockwise: a face tilted by `angle` comes out level), as size × size.
+
+    Where the square runs past the frame edge the edge pixels are repeated
+    (BORDER_REPLICATE), never black: a constant fill put 5–20 px black bars
+    into crops of faces near the edge, and those frames train the models.
+    Replication rather than shifting the square inside the frame keeps the
+    face centred and works for rotated squares too.
+
+    A square much larger than the output is first shrunk by halves
+    (INTER_AREA): bilinear warping alone would alias at HD face sizes."""
+    # Pixel centres: continuous x = index + 0.5, in the frame and in the crop.
+    k = size / side
+    m = cv2.getRotationMatrix2D((cx - 0.5, cy - 0.5), angle, k)
+    m[0, 2] += (size - 1) / 2 - (cx - 0.5)
+    m[1, 2] += (size - 1) / 2 - (cy - 0.5)
+    if k < 0.5:
+        H, W = img.shape[:2]
+        half = side * 0.75 + 2  # covers the square turned by any angle (√2/2 ≈ 0.71), plus the filter
+        x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+        x1, y1 = min(W, int(np.ceil(cx + half))), min(H, int(np.ceil(cy + half)))
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            f = 2 ** int(np.floor(np.log2(1 / k)))
+            roi = img[y0:y1, x0:x1]
+            small = resize(roi, (max(1, roi.shape[1] // f), max(1, roi.shape[0] // f)))
+            s = np.array([small.shape[1] / roi.shape[1], small.shape[0] / roi.shape[0]])
+            # frame index = (small index + 0.5) / s - 0.5 + origin: fold it into the map.
+            a = m[:, :2]
+            m = np.hstack([a / s, (a @ (np.array([x0, y0]) + 0.5 / s - 0.5) + m[:, 2])[:, None]])
+            img = small
+    return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def square_crop(img: np.ndarray, box, *, margin: float, size: int) -> np.ndarray:
-    """BGR face crop: the square around the box, black outside the frame, size × size."""
-    x0, y0, s = _square(box, margin)
-    return resize(_crop_padded(img, x0, y0, s, (0, 0, 0)), (size, size))
+Square = tuple[float, float, float, float]  # centre x, y, side (source px), turn in degrees
 
 
-def crop_i420(planes, box, *, margin: float, size: int) -> np.ndarray:
+def square_crop(img: np.ndarray, square: Square, *, size: int) -> np.ndarray:
+    """BGR face crop of `square`, size × size (see `_warp` for the frame edges)."""
+    cx, cy, side, angle = square
+    return _warp(img, cx, cy, side, angle, size)
+
+
+def crop_i420(planes, square: Square, *, size: int) -> np.ndarray:
     """The same crop taken from Y, U, V planes, as one I420 image
     (size × 3/2, size): no full-frame colour conversion needed."""
     y, u, v = planes
-    x0, y0, s = _square(box, margin)
+    cx, cy, side, angle = square
     half = size // 2
     out = np.empty((size * 3 // 2, size), np.uint8)
-    out[:size] = resize(_crop_padded(y, x0, y0, s, 16), (size, size))  # Y=16: video black
+    out[:size] = _warp(y, cx, cy, side, angle, size)
     chroma = out[size:].reshape(-1)
-    chroma[: half * half] = resize(_crop_padded(u, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
-    chroma[half * half :] = resize(_crop_padded(v, x0 // 2, y0 // 2, s // 2, 128), (half, half)).reshape(-1)
+    chroma[: half * half] = _warp(u, cx / 2, cy / 2, side / 2, angle, half).reshape(-1)
+    chroma[half * half :] = _warp(v, cx / 2, cy / 2, side / 2, angle, half).reshape(-1)
     return out
 
 
@@ -149,14 +183,13 @@ def _downscale(img: np.ndarray, max_side: int) -> np.ndarray:
 
 def publish(tmp_dir: Path, final_dir: Path) -> bool:
     """Move a finished clip into place; the rename is the only visible step.
-    False when another run published the same clip first."""
+    False when a clip is published there already (`tmp_dir` is left as it is)."""
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.replace(tmp_dir, final_dir)
         return True
     except OSError:
         if (final_dir / "clip.json").is_file():
-            shutil.rmtree(tmp_dir, ignore_errors=True)
             return False
         raise
 
@@ -180,6 +213,8 @@ class ClipWriter:
         rate: Fraction,
         config: IngestConfig,
         preview_fmt: PreviewFormat,
+        detector: str = "",
+        detector_version: str = "",
     ) -> None:
         self.media_root = Path(media_root)
         self.plan = plan
@@ -208,8 +243,16 @@ class ClipWriter:
             preview=f"{self.rel}/{self.preview_name}", preview_codec=preview_fmt.codec,
             median_face_px=round(plan.median_face_px, 1), sharpness=0.0,
             confidence=round(plan.confidence, 4), stability=round(plan.stability, 4),
-            hit_rate=round(plan.hit_rate, 4),
+            hit_rate=round(plan.hit_rate, 4), detector=detector, detector_version=detector_version,
+            crops=[self._square(i) for i in range(plan.frame_count)],
         )
+
+    def _square(self, i: int) -> Square:
+        p = self.plan
+        centre = None if p.centres is None else p.centres[i]
+        cx, cy, side = face_square(p.boxes[i], margin=self.config.crop_margin, centre=centre)
+        angle = 0.0 if p.angles is None else float(p.angles[i])
+        return round(cx, 2), round(cy, 2), round(side, 2), round(angle, 2)
 
     def add(self, frame_index: int, frame: av.VideoFrame | np.ndarray) -> None:
         """The next source frame: a decoded frame (cropped in YUV) or a BGR array."""
@@ -218,12 +261,12 @@ class ClipWriter:
         i = frame_index - self.plan.start_frame
         size = self.config.crop_size
         planes = i420_planes(frame) if isinstance(frame, av.VideoFrame) else None
+        square = self._out.crops[i]
         if planes is None:
             image = frame if isinstance(frame, np.ndarray) else bgr(frame)
-            i420 = cv2.cvtColor(square_crop(image, self.plan.boxes[i], margin=self.config.crop_margin, size=size),
-                                cv2.COLOR_BGR2YUV_I420)
+            i420 = cv2.cvtColor(square_crop(image, square, size=size), cv2.COLOR_BGR2YUV_I420)
         else:
-            i420 = crop_i420(planes, self.plan.boxes[i], margin=self.config.crop_margin, size=size)
+            i420 = crop_i420(planes, square, size=size)
         crop = cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
         q = [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
         (self.tmp / "faces" / f"{i + 1:05d}.jpg").write_bytes(cv2.imencode(".jpg", crop, q)[1].tobytes())
@@ -258,7 +301,16 @@ class ClipWriter:
             return self._out
         existing = load_finished(self.media_root, self._out.scene, self.key)
         assert existing is not None
-        return existing
+        if existing.detector == self._out.detector:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return existing  # another run of the same detector published it first
+        # An earlier run with another detector: this run's clip replaces it.
+        # Two renames: readers see the old clip or the new one, never a mix.
+        old = self.tmp.with_name(self.tmp.name + ".replaced")
+        os.replace(final, old)
+        os.replace(self.tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return self._out
 
     def abort(self) -> None:
         self.preview.abort()

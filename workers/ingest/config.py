@@ -2,13 +2,24 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class IngestConfig:
     # --- detection -------------------------------------------------------
-    detector: str = "haar"
+    # A registered backend's name; None: the best one available here
+    # (yunet → mtcnn → haar, see workers/ingest/faces.py).
+    detector: str | None = None
+    # Score a detection needs, per backend (0..1). Issue 13 measured YuNet's
+    # false positives at 0.65–0.75 (palm leaves) and real faces ≥ 0.87, and
+    # no MTCNN false positive at 0.9; at these values bench/detect.py finds
+    # every plain fixture face and no false positive on the cartoon or the
+    # hard variants (BENCHMARKS.md, "Face detectors"). Haar's score is its
+    # neighbour count squashed to 0..1: `min_neighbors` already filters it.
+    detect_thresholds: Mapping[str, float] = field(
+        default_factory=lambda: {"yunet": 0.8, "mtcnn": 0.9, "haar": 0.0})
     # Detection samples per second of video; frames between samples get
     # interpolated boxes. 6/s is every 4th frame at 24 fps, every 5th at 30.
     detect_fps: float = 6.0
@@ -67,6 +78,9 @@ class IngestConfig:
     # --- output ---------------------------------------------------------
     crop_size: int = 224
     crop_margin: float = 0.25  # added on each side, as a fraction of the box side
+    # With a detector that gives landmarks: centre each crop on them and turn
+    # it so the eyes are level (FERV39k's face crops are aligned faces).
+    align_faces: bool = True
     jpeg_quality: int = 90
     scene_frames: int = 3
     scene_max_side: int = 640
@@ -76,8 +90,13 @@ class IngestConfig:
     preview_crf: int = 28
     preview_preset: str = "ultrafast"
 
+    def threshold_for(self, detector: str) -> float:
+        return float(self.detect_thresholds.get(detector, 0.0))
+
     def replace(self, **changes) -> IngestConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["detect_thresholds"] = dict(self.detect_thresholds)
+        return d

@@ -101,6 +101,26 @@ def thumb_hsv(frame: av.VideoFrame, size: tuple[int, int] = (64, 36)) -> np.ndar
     return cv2.cvtColor(cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420), cv2.COLOR_BGR2HSV)
 
 
+def detection_image(frame: av.VideoFrame, size: tuple[int, int], *, colour: bool) -> np.ndarray:
+    """The frame at `size` (w, h) for a face detector: the luma plane, or BGR.
+    Colour is built from the planes downscaled first (a full-size
+    conversion costs ~1 ms at 360p, this ~0.2 ms); an odd size is padded by
+    one replicated row/column for the 4:2:0 conversion and cut back, so the
+    scale stays exactly size / frame size."""
+    w, h = size
+    if not colour:
+        grey = luma(frame)
+        return grey if (grey.shape[1], grey.shape[0]) == (w, h) else resize(grey, (w, h))
+    planes = i420_planes(frame)
+    if planes is None:
+        return resize(bgr(frame), (w, h))
+    y, u, v = planes
+    cw, ch = (w + 1) // 2, (h + 1) // 2
+    ys = cv2.copyMakeBorder(resize(y, (w, h)), 0, 2 * ch - h, 0, 2 * cw - w, cv2.BORDER_REPLICATE)
+    out = cv2.cvtColor(_pack_i420(ys, resize(u, (cw, ch)), resize(v, (cw, ch))), cv2.COLOR_YUV2BGR_I420)
+    return out[:h, :w]
+
+
 def resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize to (w, h). Downscaling halves with INTER_AREA while it can (exact
     halves are a fast path, ~0.01 ms) and finishes with INTER_LINEAR: same look

@@ -54,3 +54,11 @@ class TruncatedVideoError(CorruptVideoError):
     """The file stops early: an interrupted upload or copy."""
 
     code = "truncated_video"
+
+
+
+class DetectorError(IngestError):
+    """The face detector raised on a frame: a broken backend or a frame it
+    cannot take. The video fails; no clip of it is half written."""
+
+    code = "detector_failed"

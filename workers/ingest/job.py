@@ -18,6 +18,7 @@ from app.jobs.liveness import INGESTS, Heartbeat, claim, new_token
 from app.taxonomy.models import Scene
 from app.videos import service as videos
 from app.videos.models import Video, VideoStatus
+from workers.ingest.config import IngestConfig
 from workers.ingest.errors import IngestError
 from workers.ingest.pipeline import ingest_video
 
@@ -30,6 +31,7 @@ def clip_fields(out) -> dict:
         "frame_count": out.frame_count, "fps": out.fps, "face_dir": out.face_dir, "scene_dir": out.scene_dir,
         "preview_path": out.preview, "boxes": [list(b) for b in out.boxes], "face_size": out.median_face_px,
         "sharpness": out.sharpness, "det_confidence": out.confidence, "stability": out.stability,
+        "detector": out.detector or None, "detector_version": out.detector_version or None,
     }
 
 
@@ -53,7 +55,8 @@ def remove_leftovers(video_id: int) -> int:
 
 def run_ingest(video_id: int, progress=None) -> dict:
     """Returns `{"video_id", "status", "clips", "error"}`; `"skipped"` when
-    another live run holds the video or it is already ingested."""
+    another live run holds the video or it is already ingested. Detects with
+    the video's chosen detector (`Video.detector`; None: the best available)."""
     token = new_token()
     if not claim(INGESTS, video_id, token):
         with session_scope() as session:
@@ -77,7 +80,7 @@ def _run_claimed(video_id: int, token: str, progress) -> dict:
         scene = session.get(Scene, video.scene_id)
         src = videos.original_path(video)
         videos.set_progress(session, video, progress=0.0, stage="starting")
-        scene_name, scene_id = scene.name, scene.id
+        scene_name, scene_id, detector = scene.name, scene.id, video.detector
 
     last = [0.0]
 
@@ -94,7 +97,7 @@ def _run_claimed(video_id: int, token: str, progress) -> dict:
 
     try:
         result = ingest_video(src, media_root=get_settings().media_root, scene=scene_name,
-                              video_key=f"v{video_id}", progress=report)
+                              video_key=f"v{video_id}", progress=report, config=IngestConfig(detector=detector))
     except IngestError as exc:
         return _finish(video_id, token, status=VideoStatus.failed, error=str(exc.detail))
     except Exception as exc:  # noqa: BLE001 - recorded for the user; the worker stays up

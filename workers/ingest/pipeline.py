@@ -2,7 +2,8 @@
 no web: the Celery task persists what this returns.
 
 The frames a clip needs are known only once its track has ended. Pass 1
-reads luma planes (shots, detection, tracking) and, while the decoded frames
+reads the sampled frames downscaled, in colour or grey as the detector wants
+(shots, detection, tracking) and, while the decoded frames
 fit in `IngestConfig.frame_cache_mb`, keeps them; the clip-writing step then
 crops from those (in YUV). A longer video is decoded a second time instead,
 up to its last clip frame."""
@@ -18,9 +19,9 @@ from pathlib import Path
 
 from workers.ingest.clips import ClipOutput, ClipWriter, check_name, clip_key, load_finished
 from workers.ingest.config import IngestConfig
-from workers.ingest.decode import Frame, iter_frames, luma, resize, thumb_hsv
-from workers.ingest.errors import CorruptVideoError, TruncatedVideoError
-from workers.ingest.faces import FaceDetector, create_detector
+from workers.ingest.decode import Frame, detection_image, iter_frames, thumb_hsv
+from workers.ingest.errors import CorruptVideoError, DetectorError, TruncatedVideoError
+from workers.ingest.faces import Detection, FaceDetector, UnknownDetectorError, create_detector
 from workers.ingest.preview import preview_format
 from workers.ingest.probe import VideoInfo, probe_video
 from workers.ingest.segments import ClipPlan, plan_clips
@@ -44,6 +45,7 @@ class IngestResult:
     shots: list[tuple[int, int]]  # (first frame, one past last frame)
     tracks: int  # face tracks found (before the clip filters)
     detector: str
+    detector_version: str
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def to_dict(self) -> dict:
@@ -96,6 +98,7 @@ def _detect_and_track(
     tracker = Tracker(iou_match=config.iou_match, max_missed=config.max_missed)
     det_size = (max(1, round(info.width * scale)), max(1, round(info.height * scale)))
     min_size = max(det.native_min_size, round(config.detect_min_face_px * scale))
+    threshold = config.threshold_for(det.name)
     times: list[float] = []
     cuts: list[int] = []
     t_det = 0.0
@@ -122,20 +125,38 @@ def _detect_and_track(
             sample_in_shot = 0
         if i % stride == 0:
             t0 = time.perf_counter()
-            grey = luma(fr.av_frame)
-            if scale != 1.0:
-                grey = resize(grey, det_size)
+            image = detection_image(fr.av_frame, det_size, colour=det.colour)
             every = config.full_detect_every if tracker.active else config.idle_detect_every
             full = sample_in_shot % every == 0
-            dets = nms(det.detect(grey, min_size=min_size)) if full else []
+            dets = _sure(_run(det.detect, src, i, image, min_size=min_size), threshold) if full else []
             for t in tracker.unmatched(dets):
-                dets.extend(det.detect_near(grey, t.last_box))
+                # Boxes only: landmarks from the small rescaled window are
+                # biased toward upright (YuNet: -3° for a face at -16° on
+                # the full frame), so the crops' pose comes from full-frame
+                # searches (tracks.dense_pose).
+                dets.extend(d.without_landmarks() for d in
+                            _sure(_run(det.detect_near, src, i, image, t.last_box), threshold))
             tracker.update(i, nms(dets))
             sample_in_shot += 1
             t_det += time.perf_counter() - t0
         report(0.8 * min(1.0, (i + 1) / expected), "detecting faces")
     tracker.close_all()
     return _Pass1(len(times), times, cuts, tracker.finished, t_det, cache)
+
+
+def _sure(dets: list[Detection], threshold: float) -> list[Detection]:
+    return nms([d for d in dets if d.score >= threshold])
+
+
+def _run(fn, src: Path, frame_index: int, *args, **kwargs) -> list[Detection]:
+    """A detector call; its failure fails the video with a message that says
+    where (nothing is written before pass 1 ends, and published clips of an
+    earlier run stay)."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any backend error, reported in words
+        raise DetectorError(
+            src, f"the face detector failed on frame {frame_index}: {type(exc).__name__}: {exc}") from exc
 
 
 def _sweep_tmp(tmp_base: Path) -> None:
@@ -153,7 +174,7 @@ def _sweep_tmp(tmp_base: Path) -> None:
 
 def _write_clips(
     src: Path, plans: list[ClipPlan], p1: _Pass1, *, media_root: Path, scene: str, video_key: str,
-    info: VideoInfo, config: IngestConfig, report: _Progress,
+    info: VideoInfo, config: IngestConfig, report: _Progress, det: FaceDetector,
 ) -> list[ClipOutput]:
     tmp_base = media_root / "tmp"
     _sweep_tmp(tmp_base)
@@ -177,7 +198,7 @@ def _write_clips(
                     media_root=media_root, tmp_root=tmp_root, scene=scene, video_key=video_key,
                     key=clip_key(video_key, plan.track_index, plan.segment_index), plan=plan,
                     start_s=p1.times[plan.start_frame], end_s=end_time, rate=info.frame_rate,
-                    config=config, preview_fmt=fmt,
+                    config=config, preview_fmt=fmt, detector=det.name, detector_version=det.version,
                 ))
             for w in active:
                 w.add(i, fr.av_frame)
@@ -212,8 +233,10 @@ def ingest_video(
     are reused, not rewritten.
 
     Raises an `IngestError` subclass for unusable input; a video without faces
-    returns a result with no clips. `detector` overrides `config.detector`
-    (pass one to reuse it across videos)."""
+    returns a result with no clips, and a detector that fails (or an unknown
+    `config.detector`) a `DetectorError`, before anything is written.
+    `detector` overrides `config.detector` (pass one to reuse it across
+    videos); without either, the best available backend runs."""
     src = Path(src)
     media_root = Path(media_root)
     config = config or IngestConfig()
@@ -225,7 +248,10 @@ def ingest_video(
     t0 = time.perf_counter()
     report(0.0, "probing")
     info = probe_video(src)  # one frame decoded: its display rotation sets the upright size
-    det = detector or create_detector(config.detector)
+    try:
+        det = detector or create_detector(config.detector)
+    except UnknownDetectorError as exc:
+        raise DetectorError(src, str(exc)) from None
     stride = max(1, round(info.fps / config.detect_fps))
     scale = detection_scale(info.width, info.height, det.native_min_size, config)
     t1 = time.perf_counter()
@@ -248,7 +274,9 @@ def ingest_video(
     for plan in plans:
         key = clip_key(video_key, plan.track_index, plan.segment_index)
         existing = load_finished(media_root, scene, key)
-        if existing is not None:
+        # Reused only if the same detector found it: a rerun with another one
+        # replaces the clip (its face boxes and crops would differ).
+        if existing is not None and existing.detector == det.name:
             outputs[key] = existing
         else:
             todo.append(plan)
@@ -257,7 +285,7 @@ def ingest_video(
     if todo:
         for out in _write_clips(
             src, todo, p1, media_root=media_root, scene=scene, video_key=video_key,
-            info=info, config=config, report=report,
+            info=info, config=config, report=report, det=det,
         ):
             outputs[out.clip_key] = out
     timings["write"] = time.perf_counter() - t3
@@ -277,5 +305,6 @@ def ingest_video(
         shots=[(s.start, s.end) for s in shots],
         tracks=len(p1.tracks),
         detector=det.name,
+        detector_version=det.version,
         timings={k: round(v, 4) for k, v in timings.items()},
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workers.ingest.config import IngestConfig
-from workers.ingest.tracks import Track, dense_boxes, iou
+from workers.ingest.tracks import Track, dense_boxes, dense_pose, iou
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ class ClipPlan:
     confidence: float
     stability: float  # mean IoU of consecutive detections: 1 is a still, steady face
     hit_rate: float
+    # From detectors with landmarks, per frame: the face centre (x, y in
+    # source px) and the eye-line roll in degrees, for aligned crops. None:
+    # crops centre on the box, unrotated.
+    centres: np.ndarray | None = None
+    angles: np.ndarray | None = None
 
     @property
     def frame_count(self) -> int:
@@ -64,6 +69,8 @@ def plan_clips(
         if len(frames) < config.min_clip_frames:
             continue
         boxes = boxes / scale
+        pose = dense_pose(track, smooth_window=config.smooth_window) if config.align_faces else None
+        centres, angles = (pose[0] / scale, pose[1]) if pose is not None else (None, None)
         obs_frames = np.array([o.frame for o in track.obs])
         for seg_index, (off, length) in enumerate(split_evenly(len(frames), config.max_clip_frames)):
             if length < config.min_clip_frames:
@@ -83,6 +90,8 @@ def plan_clips(
                 confidence=float(np.mean([o.score for o in in_seg])) if in_seg else 0.0,
                 stability=float(np.mean(ious)) if ious else 0.0,
                 hit_rate=min(1.0, hit_rate),
+                centres=None if centres is None else centres[off : off + length],
+                angles=None if angles is None else angles[off : off + length],
             )
             if plan.median_face_px >= config.min_face_px and plan.hit_rate >= config.min_hit_rate:
                 plans.append(plan)

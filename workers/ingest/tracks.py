@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from workers.ingest.faces import Box, Detection
+from workers.ingest.faces import Box, Detection, Landmarks
 
 
 def iou(a: Box, b: Box) -> float:
@@ -48,6 +48,7 @@ class Observation:
     box: Box
     score: float
     kind: str
+    landmarks: Landmarks | None = None
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Tracker:
             used_d.add(di)
             d = dets[di]
             t = self.active[ti]
-            t.obs.append(Observation(frame, d.box, d.score, d.kind))
+            t.obs.append(Observation(frame, d.box, d.score, d.kind, d.landmarks))
             t.missed = 0
         still: list[Track] = []
         for ti, t in enumerate(self.active):
@@ -112,7 +113,7 @@ class Tracker:
                 still.append(t)
         for di, d in enumerate(dets):
             if di not in used_d:
-                still.append(Track(self._next_id, [Observation(frame, d.box, d.score, d.kind)]))
+                still.append(Track(self._next_id, [Observation(frame, d.box, d.score, d.kind, d.landmarks)]))
                 self._next_id += 1
         self.active = still
 
@@ -149,3 +150,43 @@ def dense_boxes(track: Track, *, smooth_window: int = 5) -> tuple[np.ndarray, np
     frames = np.arange(track.first_frame, track.last_frame + 1)
     cx, cy, w, h = (np.interp(frames, f, v) for v in (cx, cy, w, h))
     return frames, np.stack([cx - w / 2, cy - h / 2, w, h], axis=1)
+
+
+def roll_deg(landmarks: Landmarks) -> float:
+    """In-plane tilt of the eye line, degrees (positive: the image-right eye
+    is lower). Either eye may come first."""
+    (ax, ay), (bx, by) = landmarks[0:2], landmarks[2:4]
+    if bx < ax:
+        ax, ay, bx, by = bx, by, ax, ay
+    return float(np.degrees(np.arctan2(by - ay, bx - ax)))
+
+
+def dense_pose(track: Track, *, smooth_window: int = 5) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a track with landmarks on some detections: per frame (as
+    `dense_boxes`, whose smoothing this repeats) the face centre, (n, 2), and
+    the eye-line roll in degrees, (n,); None without landmarks.
+
+    The centre is the mean of the five points (eyes, nose, mouth corners),
+    which stays on the face when the head turns, where a box centre drifts
+    toward the ear; the roll levels the eyes in the crop. Landmarks may come
+    from a few detections only (full-frame searches): the centre is the box
+    centre plus the points' offset from it (in box sides), and both offset
+    and roll are interpolated between those detections."""
+    obs = [o for o in track.obs if o.landmarks is not None]
+    if not obs:
+        return None
+    frames, boxes = dense_boxes(track, smooth_window=smooth_window)
+    f = np.array([o.frame for o in obs], float)
+    pts = np.array([o.landmarks for o in obs], float).reshape(len(obs), 5, 2)
+    b = np.array([o.box for o in obs], float)
+    side = np.maximum(b[:, 2], b[:, 3])
+    dx = (pts[:, :, 0].mean(axis=1) - (b[:, 0] + b[:, 2] / 2)) / side
+    dy = (pts[:, :, 1].mean(axis=1) - (b[:, 1] + b[:, 3] / 2)) / side
+    # Unwrapped so that interpolating between 179° and -179° does not pass 0°.
+    roll = np.degrees(np.unwrap(np.radians([roll_deg(o.landmarks) for o in obs])))
+    dx, dy, roll = (_moving_average(v, smooth_window) for v in (dx, dy, roll))
+    dx, dy, roll = (np.interp(frames, f, v) for v in (dx, dy, roll))
+    dense_side = np.maximum(boxes[:, 2], boxes[:, 3])
+    cx = boxes[:, 0] + boxes[:, 2] / 2 + dx * dense_side
+    cy = boxes[:, 1] + boxes[:, 3] / 2 + dy * dense_side
+    return np.stack([cx, cy], axis=1), roll

@@ -40,7 +40,8 @@ class BlobDetector(FaceDetector):
 
 
 def write_square_video(path: Path, *, frames: int, fps: int, visible: range, side: int = 64,
-                       size: tuple[int, int] = (320, 240), drift: float = 0.5) -> list[tuple | None]:
+                       size: tuple[int, int] = (320, 240), drift: float = 0.5, x0: int = 60,
+                       background: int = 0) -> list[tuple | None]:
     """A white square on black, present on the frames in `visible`, moving
     right by `drift` px a frame. Returns its box per frame (None when absent)."""
     w, h = size
@@ -50,10 +51,10 @@ def write_square_video(path: Path, *, frames: int, fps: int, visible: range, sid
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         s.options = {"preset": "ultrafast", "crf": "10"}
         for i in range(frames):
-            img = np.zeros((h, w, 3), np.uint8)
+            img = np.full((h, w, 3), background, np.uint8)
             box = None
             if i in visible:
-                x = int(round(60 + drift * i))
+                x = int(round(x0 + drift * i))
                 img[100 : 100 + side, x : x + side] = 255
                 box = (float(x), 100.0, float(side), float(side))
             boxes.append(box)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.ingest import IngestConfig, ingest_video
+from workers.ingest import IngestConfig, available_detectors, ingest_video
 from workers.ingest.tracks import iou
 
 # Pinned so the expected numbers below do not move with the defaults.
@@ -73,10 +73,15 @@ def test_crash_mid_write_publishes_nothing(tmp_path, square_video, monkeypatch):
     assert [c.reused for c in r.clips] == [True, False]
 
 
-def test_drawn_faces_with_haar(tmp_path, face_video):
-    """The default detector on generated faces: two faces, a cut at 1.5 s."""
-    r = ingest_video(face_video.path, media_root=tmp_path, scene="Lab", video_key="fv")
-    assert r.detector == "haar" and r.shots == [(0, 36), (36, 72)]
+@pytest.mark.parametrize("name", ["haar", "yunet", "mtcnn"])
+def test_drawn_faces_with_each_detector(tmp_path, face_video, name):
+    """Each real backend on generated faces: two faces, a cut at 1.5 s."""
+    if name not in available_detectors():
+        pytest.skip(f"{name} is not installed here")
+    r = ingest_video(face_video.path, media_root=tmp_path, scene="Lab", video_key="fv",
+                     config=IngestConfig(detector=name))
+    assert r.detector == name and r.shots == [(0, 36), (36, 72)]
+    assert r.detector_version and all((c.detector, c.detector_version) == (name, r.detector_version) for c in r.clips)
     assert len(r.clips) >= 3
     for c in r.clips:
         assert 8 <= c.frame_count <= 48
@@ -121,7 +126,7 @@ def test_odd_sizes_and_other_pixel_formats(tmp_path, size, pix_fmt):
     # the format conversions (up to codec error).
     first = next(iter(render_frames(frames=1, size=size, faces=1, face_px=80, cuts=[], seed=0)))[0]
     c = r.clips[0]
-    expected = square_crop(first, c.boxes[0], margin=IngestConfig().crop_margin, size=224)
+    expected = square_crop(first, c.crops[0], size=224)
     assert c.start_frame == 0 and np.abs(crop.astype(int) - expected).mean() < 8
     with av.open(str(tmp_path / "m" / r.clips[0].preview)) as p:
         assert p.streams.video[0].width == 160

@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 
 from workers.ingest.config import IngestConfig
-from workers.ingest.faces import (
-    Detection,
-    HaarFaceDetector,
-    available_detectors,
-    create_detector,
-)
+from workers.ingest.faces import Detection
 from workers.ingest.segments import dedupe, plan_clips, split_evenly
 from workers.ingest.shots import Shot, ShotBoundaryDetector, shots_from_cuts
-from workers.ingest.synthetic import _background, draw_face
+from workers.ingest.synthetic import _background
 from workers.ingest.tracks import Observation, Track, Tracker, dense_boxes, iou, nms
 
 # --- shots -------------------------------------------------------------------
@@ -124,28 +119,22 @@ def test_dedupe_keeps_one_clip_per_face():
     assert dedupe(plans, iou_thr=0.5) == plans
 
 
-# --- detectors -------------------------------------------------------------
+def test_dense_pose_interpolates_roll_and_centre_between_landmarked_detections():
+    from workers.ingest.tracks import dense_pose, roll_deg
 
-def test_registry():
-    assert "haar" in available_detectors()
-    assert isinstance(create_detector("haar"), HaarFaceDetector)
-    with pytest.raises(ValueError, match="unknown face detector 'nope'"):
-        create_detector("nope")
+    def lm(cx, cy, deg):  # eyes 20 px apart turned by `deg`, nose and mouth below the centre
+        t = np.radians(deg)
+        ex, ey = 10 * np.cos(t), 10 * np.sin(t)
+        return (cx - ex, cy - ey, cx + ex, cy + ey, cx, cy + 5, cx - 6, cy + 10, cx + 6, cy + 10)
 
-
-@pytest.mark.parametrize("name", [n for n in available_detectors() if not n.startswith("test-")])
-def test_detector_contract(name):
-    """Every registered backend finds a drawn frontal face (Haar fires on it)
-    and nothing on a faceless scene."""
-    det = create_detector(name)
-    rng = np.random.default_rng(3)
-    scene = _background(rng, 320, 240)
-    img = scene.copy()
-    truth = draw_face(img, 160, 120, 80, smile=0.5)
-    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    found = det.detect(grey, min_size=det.native_min_size)
-    assert len(found) >= 1 and max(iou(d.box, truth) for d in found) > 0.5
-    assert all(0.0 <= d.score <= 1.0 for d in found)
-    near = det.detect_near(grey, truth)
-    assert near and max(iou(d.box, truth) for d in near) > 0.5
-    assert det.detect(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY), min_size=det.native_min_size) == []
+    box = (0.0, 0.0, 40.0, 40.0)
+    t = Track(0, [Observation(0, box, 0.9, "frontal", lm(20, 20, 0.0)),
+                  Observation(4, box, 0.9, "frontal", None),  # a near-window detection: box only
+                  Observation(8, box, 0.9, "frontal", lm(20, 20, 10.0))])
+    assert roll_deg(lm(0, 0, 10.0)) == pytest.approx(10.0)
+    centres, roll = dense_pose(t, smooth_window=1)
+    assert roll.shape == (9,) and roll[0] == pytest.approx(0.0) and roll[4] == pytest.approx(5.0)
+    assert roll[8] == pytest.approx(10.0)
+    # the five points' mean sits 5 px below the box centre (20, 20)
+    np.testing.assert_allclose(centres[4], (20.0, 25.0), atol=0.2)
+    assert dense_pose(Track(1, [Observation(0, box, 0.9, "frontal", None)])) is None
