@@ -39,6 +39,8 @@ ROUTER_MODULES = [
     "app.consensus.views",
     "app.review.routes",
     "app.review.views",
+    "app.datasets.routes",
+    "app.datasets.views",
 ]
 
 
