@@ -41,12 +41,13 @@ def parse_formats(value: str) -> tuple[str, ...]:
 
 
 def _clip_rows(session: Session, release: DatasetRelease) -> list[dict]:
-    rc, c, v = ReleaseClip.__table__.c, Clip.__table__.c, Video.__table__.c
+    trc, tc, tv = ReleaseClip.__table__, Clip.__table__, Video.__table__
+    rc, c, v = trc.c, tc.c, tv.c
     q = (sa.select(rc.clip_key, rc.ferv39k_path, rc.scenario, rc.scene, rc.expression, rc.descriptor, rc.posterior,
                    rc.votes, rc.agreement, rc.split, rc.source, c.source.label("clip_source"), v.filename, c.start_s,
                    c.end_s, c.start_frame, c.frame_count, c.fps, c.face_size, c.sharpness, c.det_confidence,
                    c.stability, c.face_dir)
-         .select_from(rc.join(c, c.id == rc.clip_id).outerjoin(v, v.id == c.video_id))
+         .select_from(trc.join(tc, c.id == rc.clip_id).outerjoin(tv, v.id == c.video_id))
          .where(rc.release_id == release.id).order_by(rc.ferv39k_path))
     return [dict(r._mapping) for r in session.execute(q)]
 
