@@ -64,3 +64,19 @@ def test_non_admins_cannot_make_releases_from_the_page(client, session, labelled
     token = _login(client, session, Role.reviewer)
     r = client.post("/datasets/releases", data={"name": "x", "csrf_token": token})
     assert r.status_code == 403
+
+
+def test_pages_of_a_release_of_imported_clips_without_votes(client, session, admin_h, tmp_path):
+    """FERV39k's own labels carry no votes: no agreement, no posterior."""
+    from app.clips.ferv39k_import import import_ferv39k
+    from tests.factories.ferv39k_tree import make_ferv39k_tree, synthetic_index
+
+    make_ferv39k_tree(tmp_path / "f", clips=synthetic_index(per_class=2, frames=2), limit=None, size=16)
+    import_ferv39k(session, tmp_path / "f")
+    r = client.post("/api/v1/releases", headers=admin_h, json={"name": "imported"})
+    assert r.status_code == 201, r.text
+    assert r.json()["stats"]["posterior_histogram"]["no_posterior"] == 28
+    _login(client, session, Role.annotator)
+    for url in ("/datasets", "/datasets/releases/imported"):
+        page = client.get(url)
+        assert page.status_code == 200 and "Interview" in page.text, url
