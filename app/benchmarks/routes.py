@@ -1,4 +1,4 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from app.benchmarks import service
@@ -15,6 +15,7 @@ class TrainRequest(BaseModel):
     batch_size: int = Field(16, ge=1, le=4096)
     lr: float = Field(1e-3, gt=0)
     device: str | None = Field(None, pattern="^(cpu|cuda)$")
+    release: str | None = Field(None, max_length=80, description="Train on this dataset release.")
 
 
 class PrerankRequest(BaseModel):
@@ -23,9 +24,10 @@ class PrerankRequest(BaseModel):
 
 
 @router.get("/benchmarks")
-def benchmarks(session: SessionDep, _: CurrentUser) -> list[dict]:
-    """Every checkpoint with WAR/UAR overall, per scenario, per scene and per expression."""
-    return service.all_summaries(session)
+def benchmarks(session: SessionDep, _: CurrentUser, release: str | None = Query(None, max_length=80)) -> list[dict]:
+    """Every checkpoint with WAR/UAR overall, per scenario, per scene and per expression
+    (with `release`: only those trained or measured on that dataset release)."""
+    return service.all_summaries(session, release=release)
 
 
 @router.get("/checkpoints/{checkpoint_id}")
@@ -54,6 +56,10 @@ def train(body: TrainRequest, session: SessionDep, user: AdminUser) -> dict:
 
     if body.model not in MODEL_NAMES:
         raise Invalid(f"Unknown model '{body.model}'; choose one of {', '.join(MODEL_NAMES)}.")
+    if body.release is not None:
+        from app.datasets.service import get_release
+
+        get_release(session, body.release)  # 404 with its name before a job is queued
     return _job(jobs.enqueue(session, kind="train", params={**body.model_dump(), "split": "train"}, user_id=user.id))
 
 
