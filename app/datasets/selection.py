@@ -94,30 +94,36 @@ def select_clips(session: Session, *, min_posterior: float | None = None,
 _A = Annotation.__table__.c
 
 
+def _counted():
+    """Votes the consensus counts: an expression, no pass, not excluded by a
+    batch (app/consensus/service.py's Tally). The flags are a JSON list of
+    words, so the test on its text is exact and spares decoding a million."""
+    flags = sa.cast(_A.flags, sa.Text)
+    return sa.and_(_A.expression.is_not(None), ~flags.like(f'%"{EXCLUDED}"%'), ~flags.like(f'%"{PASS}"%'))
+
+
 def vote_stream(session: Session, *, up_to: int | None = None):
-    """(annotation id, clip id, user id, expression, descriptor, assisted,
-    duration_ms, created_at, is_gold, gold_correct) of every counted vote
-    (an expression, no pass, not excluded by a batch), in id order, fetched
-    in batches so a million votes never sit in memory at once."""
-    q = sa.select(_A.id, _A.clip_id, _A.user_id, _A.expression, _A.descriptor, _A.assisted, _A.duration_ms,
-                  _A.created_at, _A.is_gold, _A.gold_correct, _A.flags).where(_A.expression.is_not(None))
+    """(clip id, user id, expression, descriptor, assisted, duration_ms,
+    created_at as ISO text, is_gold, gold_correct) of every counted vote in id
+    order, fetched in batches so a million votes never sit in memory at once."""
+    # created_at is read as the driver gives it: SQLite's stored text needs no
+    # parsing; PostgreSQL's driver hands a datetime.
+    q = sa.select(_A.clip_id, _A.user_id, _A.expression, _A.descriptor, _A.assisted, _A.duration_ms,
+                  sa.type_coerce(_A.created_at, sa.String), _A.is_gold, _A.gold_correct).where(_counted())
     if up_to is not None:
         q = q.where(_A.id <= up_to)
     result = session.connection().execution_options(yield_per=20_000).execute(q.order_by(_A.id))
     for row in result:
-        flags = row[10]
-        if flags and (EXCLUDED in flags or PASS in flags):
-            continue
-        yield row[:10]
+        at = row[6]
+        if at is not None and not isinstance(at, str):
+            yield (*row[:6], at.isoformat(), *row[7:])
+        else:
+            yield row
 
 
 def vote_histograms(session: Session) -> dict[int, dict[str, int]]:
-    """clip id → expression → counted votes, grouped by the database (the
-    live dashboard; pass and excluded votes carry the flag in their JSON)."""
-    flags = sa.cast(_A.flags, sa.Text)
-    q = (sa.select(_A.clip_id, _A.expression, sa.func.count())
-         .where(_A.expression.is_not(None), ~flags.like(f'%"{EXCLUDED}"%'), ~flags.like(f'%"{PASS}"%'))
-         .group_by(_A.clip_id, _A.expression))
+    """clip id → expression → counted votes, grouped by the database."""
+    q = sa.select(_A.clip_id, _A.expression, sa.func.count()).where(_counted()).group_by(_A.clip_id, _A.expression)
     out: dict[int, dict[str, int]] = {}
     for cid, expression, n in session.execute(q):
         out.setdefault(cid, {})[expression] = int(n)

@@ -137,13 +137,13 @@ def _freeze_votes(session: Session, picked: dict[int, selection.Candidate], fold
     gold = {"answered": 0, "correct": 0}
     with (folder / VOTES_FILE).open("w", newline="", encoding="utf-8") as f:
         out = VotesWriter(f)
-        for _aid, cid, uid, expr, descriptor, assisted, dur, at, is_gold, correct in selection.vote_stream(
+        for cid, uid, expr, descriptor, assisted, dur, at, is_gold, correct in selection.vote_stream(
                 session, up_to=up_to):
             cand = picked.get(cid)
             if cand is None:
                 continue
             worker = people.get(uid) or people.setdefault(uid, pseudonym(uid, secret))
-            out.write(cand.key, worker, expr, assisted, dur, at.isoformat() if at else "")
+            out.write(cand.key, worker, expr, assisted, dur, at or "")
             hist.setdefault(cid, Counter())[expr] += 1
             if descriptor and expr == cand.expression:
                 desc.setdefault(cid, Counter())[descriptor] += 1

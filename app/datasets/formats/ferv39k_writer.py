@@ -74,10 +74,10 @@ class FrameWriter:
     def __init__(self, *, link: bool = True):
         self.linking = link
         self.linked = self.copied = 0
-        self.link: Callable[[Path, Path], None] = os.link
-        self.copy: Callable[[Path, Path], object] = shutil.copyfile
+        self.link: Callable[[str, str], None] = os.link
+        self.copy: Callable[[str, str], object] = shutil.copyfile
 
-    def __call__(self, src: Path, dst: Path) -> None:
+    def __call__(self, src: str, dst: str) -> None:
         if self.linking:
             try:
                 self.link(src, dst)
@@ -91,9 +91,11 @@ class FrameWriter:
         self.copied += 1
 
 
-def frame_files(frame_dir: Path) -> list[Path]:
+def frame_names(frame_dir: Path) -> list[str]:
+    """The .jpg file names of a clip folder, sorted ([] when it is missing)."""
     try:
-        return sorted(p for p in Path(frame_dir).iterdir() if p.suffix.lower() == ".jpg")
+        with os.scandir(frame_dir) as it:
+            return sorted(e.name for e in it if e.name.lower().endswith(".jpg"))
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -105,17 +107,20 @@ def write_ferv39k(root: Path, clips: Sequence[Ferv39kClip], *, writer: FrameWrit
     root = Path(root)
     writer = writer or FrameWriter()
     paths = clip_paths(clips)
-    missing = [c.key for c in clips if not frame_files(c.frame_dir)]
+    listed = [frame_names(c.frame_dir) for c in clips]  # all checked before the first file is written
+    missing = [c.key for c, names in zip(clips, listed) if not names]
     if missing:
         raise FileNotFoundError(f"{len(missing)} clip(s) have no .jpg frames on disk (first: {missing[0]})")
-    faces = root / FACE_DIR
+    faces = os.path.join(root, FACE_DIR)
     frames = 0
-    for i, c in enumerate(clips):
-        target = faces / paths[c.key]
-        target.mkdir(parents=True)
-        for src in frame_files(c.frame_dir):
-            writer(src, target / src.name)
-            frames += 1
+    for i, (c, names) in enumerate(zip(clips, listed)):
+        # Plain strings and os calls: a million frames make Path's overhead count.
+        target = os.path.join(faces, paths[c.key])
+        os.makedirs(target)
+        src = os.fspath(c.frame_dir)
+        for name in names:
+            writer(os.path.join(src, name), os.path.join(target, name))
+        frames += len(names)
         if progress and i % 500 == 0:
             progress(i / max(1, len(clips)))
     (root / SETUP_DIR).mkdir(parents=True, exist_ok=True)
