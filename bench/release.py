@@ -164,7 +164,7 @@ def run_cmd(args: list[str], **kw) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=int, default=None, help="first N clips of the index (default: all 38,935)")
+    ap.add_argument("--clips", type=int, default=None, help="N clips of the index (default: all 38,935)")
     ap.add_argument("--votes-per-clip", type=int, default=30)
     ap.add_argument("--workers", type=int, default=400)
     ap.add_argument("--dir", default=None, help="work folder (default: a new one under /tmp)")
@@ -181,12 +181,13 @@ def main() -> None:
     os.environ.pop("FERVLAB_DATABASE_URL", None)
     from bench.consensus import ensure_crowdkit
     from bench.machine import cpu_model
-    from tests.factories.ferv39k_tree import read_real_index, shared_index_dir
+    from tests.factories.ferv39k_tree import read_real_index, select, shared_index_dir
 
     index = shared_index_dir()
     if index is None:
         sys.exit("bench/release.py needs ../shared/ferv39k (the real FERV39k index)")
-    clips = read_real_index(index)[: args.clips]
+    # --clips N: N clips spread over every scene and expression, both splits.
+    clips = read_real_index(index) if args.clips is None else select(read_real_index(index), limit=args.clips)
     fig: dict = {"clips": len(clips), "frames": sum(c.frames for c in clips)}
     try:
         files, fig["tree_s"] = timed(write_tree, work / "ferv39k", clips)

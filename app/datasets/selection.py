@@ -112,7 +112,8 @@ def vote_stream(session: Session, *, up_to: int | None = None):
                   sa.type_coerce(_A.created_at, sa.String), _A.is_gold, _A.gold_correct).where(_counted())
     if up_to is not None:
         q = q.where(_A.id <= up_to)
-    result = session.connection().execution_options(yield_per=20_000).execute(q.order_by(_A.id))
+    # On the statement, not the connection: a connection's options outlive it.
+    result = session.connection().execute(q.order_by(_A.id).execution_options(yield_per=20_000))
     for row in result:
         at = row[6]
         if at is not None and not isinstance(at, str):

@@ -11,6 +11,7 @@ import re
 import shutil
 from collections import Counter
 from pathlib import Path
+from typing import Annotated
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
@@ -41,7 +42,7 @@ _BATCH = 2000
 class ReleaseIn(BaseModel):
     name: str = Field(max_length=80)
     min_posterior: float | None = Field(None, ge=0.0, le=1.0)
-    scenes: list[str] | None = Field(None, max_length=500)
+    scenes: list[Annotated[str, Field(max_length=80)]] | None = Field(None, max_length=500)
     parent: str | None = Field(None, max_length=80)
     test_share: float = Field(DEFAULT_TEST_SHARE, ge=0.0, le=1.0)
     seed: int = Field(0, ge=0, le=2**31)
