@@ -5,6 +5,8 @@ clip; rejected and unsettled clips stay out and are counted."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,7 +104,17 @@ def _counted():
     return sa.and_(_A.expression.is_not(None), ~flags.like(f'%"{EXCLUDED}"%'), ~flags.like(f'%"{PASS}"%'))
 
 
-def vote_stream(session: Session, *, up_to: int | None = None):
+@contextmanager
+def read_connection(session: Session) -> Iterator[sa.Connection]:
+    """A connection of its own for a long read. On SQLite it begins with a
+    plain BEGIN (app/core/db.py), so reading a million votes does not hold
+    the write lock that every labelling request needs."""
+    with session.get_bind().connect() as conn:
+        conn.info["sqlite_begin"] = "BEGIN"
+        yield conn
+
+
+def vote_stream(conn: sa.Connection, *, up_to: int | None = None):
     """(clip id, user id, expression, descriptor, assisted, duration_ms,
     created_at as ISO text, is_gold, gold_correct) of every counted vote in id
     order, fetched in batches so a million votes never sit in memory at once."""
@@ -113,7 +125,7 @@ def vote_stream(session: Session, *, up_to: int | None = None):
     if up_to is not None:
         q = q.where(_A.id <= up_to)
     # On the statement, not the connection: a connection's options outlive it.
-    result = session.connection().execute(q.order_by(_A.id).execution_options(yield_per=20_000))
+    result = conn.execute(q.order_by(_A.id).execution_options(yield_per=20_000))
     for row in result:
         at = row[6]
         if at is not None and not isinstance(at, str):

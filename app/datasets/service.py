@@ -30,6 +30,7 @@ from app.datasets.models import DatasetRelease, ReleaseClip
 from app.datasets.split import DEFAULT_TEST_SHARE, place_new_clips
 from app.datasets.stats import StatRow, dataset_stats
 from app.labeling.models import Annotation, Campaign
+from app.labeling.txn import write_transaction
 from app.taxonomy.service import expression_names
 from app.benchmarks.service import column_order
 
@@ -128,7 +129,7 @@ def _ferv39k_number(key: str, scene: str, expression: str) -> str | None:
     return None
 
 
-def _freeze_votes(session: Session, picked: dict[int, selection.Candidate], folder: Path, up_to: int | None) -> dict:
+def _freeze_votes(conn: sa.Connection, picked: dict[int, selection.Candidate], folder: Path, up_to: int | None) -> dict:
     """Write the votes of the picked clips to folder/votes.csv; return the
     per-clip histograms and descriptors, the annotators and the gold record."""
     secret = get_settings().secret_key
@@ -139,7 +140,7 @@ def _freeze_votes(session: Session, picked: dict[int, selection.Candidate], fold
     with (folder / VOTES_FILE).open("w", newline="", encoding="utf-8") as f:
         out = VotesWriter(f)
         for cid, uid, expr, descriptor, assisted, dur, at, is_gold, correct in selection.vote_stream(
-                session, up_to=up_to):
+                conn, up_to=up_to):
             cand = picked.get(cid)
             if cand is None:
                 continue
@@ -174,53 +175,70 @@ def create_release(session: Session, *, data: ReleaseIn, user_id: int | None = N
     picked, counts = selection.select_clips(session, min_posterior=data.min_posterior, scenes=scenes)
     if not picked:
         raise _refusal(data.name, counts)
-    _place_splits(session, picked, test_share=data.test_share, seed=data.seed)
     up_to = session.exec(select(func.max(Annotation.id))).one()
     run = session.exec(select(ConsensusRun).where(ConsensusRun.is_current)).first()
+    parent_id, parent_name = (parent.id, parent.name) if parent else (None, None)
+    session.commit()  # end the reads: on SQLite this transaction holds the write lock
     folder = release_dir(data.name)
     if folder.exists() and not any(folder.iterdir()):
         folder.rmdir()
     elif folder.exists():  # left by a release of this name that was deleted half-way
         shutil.rmtree(folder)
     with atomic_folder(folder) as tmp:
-        frozen = _freeze_votes(session, {c.clip_id: c for c in picked}, tmp, up_to)
-        paths = clip_paths([Ferv39kClip(c.key, c.scene, c.expression, c.split, Path("."),
-                                        _ferv39k_number(c.key, c.scene, c.expression)) for c in picked])
-        release = DatasetRelease(
-            name=data.name, parent_id=parent.id if parent else None, parent_name=parent.name if parent else None,
-            created_by_id=user_id, counts=counts, consensus_run_id=run.id if run else None,
-            consensus_method=run.method if run else None, last_annotation_id=up_to, licence=data.licence,
-            description=data.description,
-            params={"min_posterior": data.min_posterior, "scenes": sorted(scenes) if scenes else None,
-                    "test_share": data.test_share, "seed": data.seed})
-        session.add(release)
+        # The long part (every vote) reads outside any write transaction.
+        with selection.read_connection(session) as conn:
+            frozen = _freeze_votes(conn, {c.clip_id: c for c in picked}, tmp, up_to)
+        with write_transaction(session):
+            release = _store(session, data, picked, counts, frozen, run=run, up_to=up_to, scenes=scenes,
+                             parent_id=parent_id, parent_name=parent_name, user_id=user_id)
+    return release
+
+
+def _store(session: Session, data: ReleaseIn, picked: list[selection.Candidate], counts: dict, frozen: dict, *,
+           run: ConsensusRun | None, up_to: int | None, scenes: set[str] | None, parent_id: int | None,
+           parent_name: str | None, user_id: int | None) -> DatasetRelease:
+    """The write half of create_release: splits, the release row and its clip rows."""
+    _place_splits(session, picked, test_share=data.test_share, seed=data.seed)
+    paths = clip_paths([Ferv39kClip(c.key, c.scene, c.expression, c.split, Path("."),
+                                    _ferv39k_number(c.key, c.scene, c.expression)) for c in picked])
+    release = DatasetRelease(
+        name=data.name, parent_id=parent_id, parent_name=parent_name,
+        created_by_id=user_id, counts=counts, consensus_run_id=run.id if run else None,
+        consensus_method=run.method if run else None, last_annotation_id=up_to, licence=data.licence,
+        description=data.description,
+        params={"min_posterior": data.min_posterior, "scenes": sorted(scenes) if scenes else None,
+                "test_share": data.test_share, "seed": data.seed})
+    session.add(release)
+    try:
         session.flush()
-        rows = []
-        for c in picked:
-            h = frozen["hist"].get(c.clip_id) or Counter()
-            n = sum(h.values())
-            d = frozen["desc"].get(c.clip_id)
-            rows.append({"release_id": release.id, "clip_id": c.clip_id, "clip_key": c.key, "scenario": c.scenario,
-                         "scene": c.scene, "expression": c.expression,
-                         "descriptor": min(d, key=lambda k: (-d[k], k)) if d else None,
-                         "posterior": c.posterior, "votes": n, "agreement": (h[c.expression] / n) if n else None,
-                         "histogram": dict(h), "split": c.split, "source": c.source,
-                         "consensus_run_id": run.id if run and c.source == "consensus" else None,
-                         "review_id": c.review_id, "ferv39k_path": paths[c.key]})
-        for start in range(0, len(rows), _BATCH):
-            session.execute(sa.insert(ReleaseClip.__table__), rows[start:start + _BATCH])
-        stats = dataset_stats(
-            [StatRow(r["scenario"], r["scene"], r["expression"], r["split"], r["posterior"], r["votes"], r["source"],
-                     r["histogram"]) for r in rows],
-            scenes=[(sc, s) for sc, ss in column_order(session) for s in ss], expressions=expression_names(session))
-        stats.update(annotators=frozen["annotators"], gold=frozen["gold"], policy=_policy(session),
-                     frozen_votes=frozen["votes"])
-        if parent is not None:
-            mine = {r["clip_id"]: DiffRow(r["clip_key"], r["scene"], r["expression"], r["split"]) for r in rows}
-            stats["diff_to_parent"] = diff_releases(_release_diff_rows(session, parent.id), mine)
-        release.stats = stats
-        session.add(release)
-        session.commit()
+    except sa.exc.IntegrityError:
+        raise Conflict(f"A release named '{data.name}' was just made by someone else: choose a new name.") \
+            from None
+    rows = []
+    for c in picked:
+        h = frozen["hist"].get(c.clip_id) or Counter()
+        n = sum(h.values())
+        d = frozen["desc"].get(c.clip_id)
+        rows.append({"release_id": release.id, "clip_id": c.clip_id, "clip_key": c.key, "scenario": c.scenario,
+                     "scene": c.scene, "expression": c.expression,
+                     "descriptor": min(d, key=lambda k: (-d[k], k)) if d else None,
+                     "posterior": c.posterior, "votes": n, "agreement": (h[c.expression] / n) if n else None,
+                     "histogram": dict(h), "split": c.split, "source": c.source,
+                     "consensus_run_id": run.id if run and c.source == "consensus" else None,
+                     "review_id": c.review_id, "ferv39k_path": paths[c.key]})
+    for start in range(0, len(rows), _BATCH):
+        session.execute(sa.insert(ReleaseClip.__table__), rows[start:start + _BATCH])
+    stats = dataset_stats(
+        [StatRow(r["scenario"], r["scene"], r["expression"], r["split"], r["posterior"], r["votes"], r["source"],
+                 r["histogram"]) for r in rows],
+        scenes=[(sc, s) for sc, ss in column_order(session) for s in ss], expressions=expression_names(session))
+    stats.update(annotators=frozen["annotators"], gold=frozen["gold"], policy=_policy(session),
+                 frozen_votes=frozen["votes"])
+    if parent_id is not None:
+        mine = {r["clip_id"]: DiffRow(r["clip_key"], r["scene"], r["expression"], r["split"]) for r in rows}
+        stats["diff_to_parent"] = diff_releases(_release_diff_rows(session, parent_id), mine)
+    release.stats = stats
+    session.add(release)
     return release
 
 
