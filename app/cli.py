@@ -22,6 +22,7 @@ VERB_MODULES: list[str] = [
     "app.videos.cli",
     "app.benchmarks.cli",
     "app.consensus.cli",
+    "app.datasets.cli",
 ]
 
 

@@ -46,6 +46,8 @@ ROUTER_MODULES = [
     "app.review.views",
     "app.jobs.routes",
     "app.jobs.views",
+    "app.datasets.routes",
+    "app.datasets.views",
 ]
 
 

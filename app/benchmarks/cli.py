@@ -23,8 +23,10 @@ def register(app: typer.Typer) -> None:
     def train(model: str = typer.Option(..., help="A name from `fervlab models`."),
               epochs: int = typer.Option(1, min=1), batch_size: int = typer.Option(16, min=1),
               lr: float = typer.Option(1e-3), device: str = typer.Option(None, help="cpu | cuda (default: cuda if present)"),
-              split: str = typer.Option("train"), enqueue: bool = False, wait: bool = False) -> None:
-        """Train a model on trusted labels; prints {"checkpoint": ID, ...} last."""
+              split: str = typer.Option("train"),
+              release: str = typer.Option(None, help="Train on this dataset release (default: the live labels)."),
+              enqueue: bool = False, wait: bool = False) -> None:
+        """Train a model on trusted labels (or a release's); prints {"checkpoint": ID, ...} last."""
         from app.benchmarks.zoo import MODEL_NAMES
 
         if model not in MODEL_NAMES:
@@ -33,17 +35,22 @@ def register(app: typer.Typer) -> None:
             fail("--device must be cpu or cuda")
         try:
             out = run_or_enqueue("train", {"model": model, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-                                           "device": device, "split": split}, enqueue=enqueue, wait=wait, label="train")
+                                           "device": device, "split": split, "release": release},
+                                 enqueue=enqueue, wait=wait, label="train")
         except ValueError as exc:
             fail(str(exc))
         typer.echo(json.dumps(out))
 
     @app.command()
     def evaluate(checkpoint: int = typer.Argument(..., help="Checkpoint id."), as_json: bool = typer.Option(False, "--json"),
-                 device: str = typer.Option(None), enqueue: bool = False, wait: bool = False) -> None:
+                 device: str = typer.Option(None),
+                 release: str = typer.Option(None, help="Test split of this release (default: the one it was "
+                                                        "trained on, else the live labels)."),
+                 enqueue: bool = False, wait: bool = False) -> None:
         """WAR/UAR overall, per scenario, per scene, per expression on the test split."""
         try:
-            out = run_or_enqueue("evaluate", {"checkpoint": checkpoint, "device": device}, enqueue=enqueue, wait=wait,
+            out = run_or_enqueue("evaluate", {"checkpoint": checkpoint, "device": device, "release": release},
+                                 enqueue=enqueue, wait=wait,
                                  label="evaluate", quiet=as_json)
         except ValueError as exc:
             fail(str(exc))

@@ -20,6 +20,8 @@ class ModelCheckpoint(SQLModel, table=True):
     train_clips: int = 0
     device: str = Field(default="cpu", max_length=16)
     seconds: float | None = None
+    # The dataset release it was trained on (None: the live trusted labels).
+    release: str | None = Field(default=None, max_length=80, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -37,6 +39,8 @@ class BenchmarkResult(SQLModel, table=True):
     uar: float | None = None
     n: int = 0
     confusion: list = json_field(default_factory=list)
+    # The dataset release whose test split this was measured on.
+    release: str | None = Field(default=None, max_length=80, index=True)
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,13 +1,13 @@
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.benchmarks import service
 from app.benchmarks.zoo import MODEL_NAMES
 from app.clips import service as clips
 from app.core.deps import AdminUser, AdminWriter, CurrentUser, ReviewerUser, SessionDep
-from app.core.types import Bool, Float, Id, Int
+from app.core.types import Bool, Float, Id, Int, Text
 from app.jobs import service as jobs
 
 router = APIRouter(prefix="/api/v1", tags=["models"])
@@ -19,6 +19,7 @@ class TrainRequest(BaseModel):
     batch_size: Int(1, 4096) = 16
     lr: Float(gt=0, le=10) = 1e-3
     device: Literal["cpu", "cuda"] | None = None
+    release: Text(80) | None = Field(None, description="Train on this dataset release.")
 
 
 class PrerankRequest(BaseModel):
@@ -27,9 +28,10 @@ class PrerankRequest(BaseModel):
 
 
 @router.get("/benchmarks")
-def benchmarks(session: SessionDep, _: CurrentUser) -> list[dict]:
-    """Every checkpoint with WAR/UAR overall, per scenario, per scene and per expression."""
-    return service.all_summaries(session)
+def benchmarks(session: SessionDep, _: CurrentUser, release: Text(80) | None = None) -> list[dict]:
+    """Every checkpoint with WAR/UAR overall, per scenario, per scene and per expression
+    (with `release`: only those trained or measured on that dataset release)."""
+    return service.all_summaries(session, release=release)
 
 
 @router.get("/checkpoints/{checkpoint_id}")
@@ -53,6 +55,10 @@ def _job(job) -> dict:
 
 @router.post("/models/train", status_code=202)
 def train(body: TrainRequest, session: SessionDep, user: AdminWriter) -> dict:
+    if body.release is not None:
+        from app.datasets.service import get_release
+
+        get_release(session, body.release)  # 404 with its name before a job is queued
     return _job(jobs.enqueue(session, kind="train", params={**body.model_dump(), "split": "train"}, user_id=user.id))
 
 

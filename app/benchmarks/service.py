@@ -27,12 +27,13 @@ def results_for(session: Session, checkpoint_id: int) -> list[BenchmarkResult]:
 def summary(session: Session, checkpoint: ModelCheckpoint) -> dict:
     """{"checkpoint", "model", "war", "uar", "per_scenario", "per_scene", "per_class", "confusion"}."""
     out = {"checkpoint": checkpoint.id, "model": checkpoint.model_name, "epochs": checkpoint.epochs,
-           "train_clips": checkpoint.train_clips, "device": checkpoint.device, "war": None, "uar": None, "n": 0,
+           "train_clips": checkpoint.train_clips, "device": checkpoint.device, "release": checkpoint.release,
+           "evaluated_on": None, "war": None, "uar": None, "n": 0,
            "per_scenario": {}, "per_scene": {}, "per_class": {}, "confusion": [], "evaluated": False}
     for r in results_for(session, checkpoint.id):
         cell = {"war": r.war, "uar": r.uar, "n": r.n}
         if r.scope == "all":
-            out.update(war=r.war, uar=r.uar, n=r.n, confusion=r.confusion, evaluated=True)
+            out.update(war=r.war, uar=r.uar, n=r.n, confusion=r.confusion, evaluated=True, evaluated_on=r.release)
         elif r.scope == "scenario":
             out["per_scenario"][r.key] = cell
         elif r.scope == "scene":
@@ -42,8 +43,19 @@ def summary(session: Session, checkpoint: ModelCheckpoint) -> dict:
     return out
 
 
-def all_summaries(session: Session) -> list[dict]:
-    return [summary(session, c) for c in list_checkpoints(session)]
+def all_summaries(session: Session, *, release: str | None = None) -> list[dict]:
+    """Every checkpoint; with `release`, those trained or measured on it."""
+    rows = [summary(session, c) for c in list_checkpoints(session)]
+    if release is not None:
+        rows = [r for r in rows if release in (r["release"], r["evaluated_on"])]
+    return rows
+
+
+def release_names(session: Session) -> list[str]:
+    """Releases that checkpoints name (also ones deleted since), for the filter."""
+    names = set(session.exec(select(ModelCheckpoint.release).where(ModelCheckpoint.release.is_not(None))).all())
+    names |= set(session.exec(select(BenchmarkResult.release).where(BenchmarkResult.release.is_not(None))).all())
+    return sorted(names)
 
 
 def column_order(session: Session) -> list[tuple[str, list[str]]]:

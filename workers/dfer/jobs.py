@@ -14,10 +14,10 @@ from app.clips.models import Clip
 from app.consensus.trusted import trusted_labels
 from app.core.config import get_settings
 from app.core.db import session_scope
+from app.datasets.split import place_new_clips
 from app.taxonomy.service import expression_names, scene_scenarios
 from workers.dfer.data import Sample
 from workers.dfer.labels import class_index
-from workers.dfer.split import stratified_split
 
 PRIOR = "prior"
 
@@ -39,17 +39,48 @@ def labelled_split(session, split: str) -> list[Sample]:
     one (e.g. FERV39k's official one), else a stable stratified split."""
     labels = trusted_labels(session)
     clips = list(session.exec(select(Clip).where(Clip.id.in_(list(labels)))).all()) if labels else []
-    auto = stratified_split([(c.key, (c.scene_id, labels[c.id])) for c in clips if c.split is None])
+    # Clips without a stored split are placed as a release would place them
+    # (app/datasets/split.py), around the ones that have one.
+    placed: dict[tuple, list[int]] = {}
+    for c in clips:
+        if c.split is not None:
+            placed.setdefault((c.scene_id, labels[c.id]), [0, 0])[c.split == "test"] += 1
+    auto = place_new_clips([(c.key, (c.scene_id, labels[c.id])) for c in clips if c.split is None],
+                           placed={k: (v[0], v[1]) for k, v in placed.items()})
     chosen = [c for c in clips if (c.split or auto.get(c.key)) == split]
     return _samples(session, chosen, labels)
+
+
+def release_split(session, name: str, split: str) -> list[Sample]:
+    """The clips of release `name` in `split`, with the release's frozen labels."""
+    from app.core.errors import NotFound
+    from app.datasets.models import ReleaseClip
+    from app.datasets.service import get_release
+
+    try:
+        release = get_release(session, name)
+    except NotFound as exc:
+        raise ValueError(exc.detail) from None
+    pairs = session.exec(select(Clip, ReleaseClip.expression).join(ReleaseClip, ReleaseClip.clip_id == Clip.id)
+                         .where(ReleaseClip.release_id == release.id, ReleaseClip.split == split)
+                         .order_by(Clip.id)).all()
+    return _samples(session, [c for c, _ in pairs], {c.id: e for c, e in pairs})
+
+
+def _split_samples(session, params: dict, split: str) -> list[Sample]:
+    release = params.get("release")
+    return release_split(session, release, split) if release else labelled_split(session, split)
 
 
 def run_train(params: dict, progress) -> dict:
     from workers.dfer.train import train
 
+    release = params.get("release")
     with session_scope() as session:
-        samples = labelled_split(session, params.get("split", "train"))
+        samples = _split_samples(session, params, params.get("split", "train"))
     if not samples:
+        if release:
+            raise ValueError(f"release '{release}' has no clip in its {params.get('split', 'train')} split")
         raise ValueError("no clip has a trusted label in the training split yet: label clips first "
                          "(or import FERV39k)")
     rel = Path("checkpoints") / f"{params['model']}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.pt"
@@ -62,13 +93,13 @@ def run_train(params: dict, progress) -> dict:
     with session_scope() as session:
         ckpt = ModelCheckpoint(model_name=result.model_name, path=rel.as_posix(), epochs=result.epochs,
                                config=result.config, train_clips=result.train_clips, device=result.device,
-                               seconds=result.seconds,
+                               seconds=result.seconds, release=release,
                                metrics={"history": [asdict(h) for h in result.history]})
         session.add(ckpt)
         session.flush()
         ckpt_id = ckpt.id
     last = result.history[-1] if result.history else None
-    return {"checkpoint": ckpt_id, "model": result.model_name, "epochs": result.epochs,
+    return {"checkpoint": ckpt_id, "model": result.model_name, "epochs": result.epochs, "release": release,
             "train_clips": result.train_clips, "device": result.device, "seconds": round(result.seconds, 2),
             "final_loss": round(last.loss, 4) if last else None}
 
@@ -94,10 +125,13 @@ def run_evaluate(params: dict, progress) -> dict:
         path, ckpt_id = _checkpoint_path(session, params.get("checkpoint"))
         if ckpt_id is None:
             raise ValueError("evaluate needs a trained checkpoint id (the prior is not stored as one)")
-        samples = labelled_split(session, params.get("split", "test"))
+        # A checkpoint trained on a release is measured on that release's test split.
+        release = params.get("release") or session.get(ModelCheckpoint, ckpt_id).release
+        samples = _split_samples(session, {"release": release}, params.get("split", "test"))
         title = _titled(expression_names(session))
     if not samples:
-        raise ValueError("no clip has a trusted label in the test split")
+        raise ValueError(f"release '{release}' has no clip in its test split" if release
+                         else "no clip has a trusted label in the test split")
     progress(0.05, "evaluating")
     res = evaluate(path, samples, device=params.get("device"))
     with session_scope() as session:
@@ -105,8 +139,8 @@ def run_evaluate(params: dict, progress) -> dict:
         for row in res.rows():
             key = title(row.key) if row.scope == "class" else row.key
             session.add(BenchmarkResult(checkpoint_id=ckpt_id, scope=row.scope, key=key, war=row.war, uar=row.uar,
-                                        n=row.n, confusion=row.confusion))
-    return {"checkpoint": ckpt_id, "war": res.war, "uar": res.uar, "n": res.n,
+                                        n=row.n, confusion=row.confusion, release=release))
+    return {"checkpoint": ckpt_id, "release": release, "war": res.war, "uar": res.uar, "n": res.n,
             "per_scenario": {k: {"war": s.war, "uar": s.uar, "n": s.n} for k, s in res.per_scenario.items()},
             "per_scene": {k: {"war": s.war, "uar": s.uar, "n": s.n} for k, s in res.per_scene.items()},
             "per_class": {title(k): v for k, v in res.per_class.items()}}
