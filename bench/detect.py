@@ -205,7 +205,7 @@ def detector_table(names: list[str], cfg: IngestConfig, every: int) -> tuple[str
         material += [(v, f, t) for f, t in zip(frames, consensus_truth(frames, names, cfg))]
     cartoon = [(NO_FACE, f, []) for f in sample_frames(VIDEOS / NO_FACE, every)]
     runners = {n: Runner(n, cfg) for n in names}
-    rows, small_note = [], {}
+    rows = []
     for var in VARIANTS:
         stats = {n: {"hit": 0, "faces": 0, "hit_small": 0, "small": 0, "fp": 0, "fp_cartoon": 0} for n in names}
         for video, img, truth in material + cartoon:
