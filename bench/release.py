@@ -35,6 +35,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class Figures(dict):
+    """Each figure is printed to stderr as it is measured: a run cut short
+    still tells what it got."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        print(f"  {key}: {value}", file=sys.stderr, flush=True)
+
+
 def timed(fn, *a, **kw):
     t0 = time.perf_counter()
     out = fn(*a, **kw)
@@ -188,7 +197,7 @@ def main() -> None:
         sys.exit("bench/release.py needs ../shared/ferv39k (the real FERV39k index)")
     # --clips N: N clips spread over every scene and expression, both splits.
     clips = read_real_index(index) if args.clips is None else select(read_real_index(index), limit=args.clips)
-    fig: dict = {"clips": len(clips), "frames": sum(c.frames for c in clips)}
+    fig: dict = Figures(clips=len(clips), frames=sum(c.frames for c in clips))
     try:
         files, fig["tree_s"] = timed(write_tree, work / "ferv39k", clips)
         print(f"tree: {files} frames in {fig['tree_s']:.1f} s", file=sys.stderr)
