@@ -1,7 +1,7 @@
 """gold results that undo cannot change, gold feedback in blocks
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 from typing import Sequence, Union
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0004'
-down_revision: Union[str, None] = '0002'
+down_revision: Union[str, None] = '0003'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

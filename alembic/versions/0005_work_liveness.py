@@ -1,7 +1,7 @@
 """work liveness: heartbeats, attempts and run tokens on jobs and videos
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 """
 from typing import Sequence, Union
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0005'
-down_revision: Union[str, None] = '0002'
+down_revision: Union[str, None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

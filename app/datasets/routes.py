@@ -1,13 +1,13 @@
 """JSON API of releases and the dataset figures."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from app.core.deps import CurrentUser, ReviewerUser, SessionDep
+from app.core.deps import AdminWriter, CurrentUser, ReviewerUser, SessionDep
+from app.core.types import Count, Int, Text
 from app.datasets import exports, live, service
-from app.labeling.deps import AdminWriter
 
 router = APIRouter(prefix="/api/v1", tags=["datasets"])
 
@@ -31,33 +31,33 @@ def create_release(body: service.ReleaseIn, session: SessionDep, user: AdminWrit
 
 
 @router.get("/releases/{name}")
-def show_release(name: str, session: SessionDep, _: CurrentUser) -> dict:
+def show_release(name: Text(80), session: SessionDep, _: CurrentUser) -> dict:
     r = service.get_release(session, name)
     return {**service.release_public(r), "stats": r.stats}
 
 
 @router.get("/releases/{name}/clips")
-def release_clips(name: str, session: SessionDep, _: CurrentUser, limit: int = Query(100, ge=1, le=1000),
-                  offset: int = Query(0, ge=0)) -> dict:
+def release_clips(name: Text(80), session: SessionDep, _: CurrentUser, limit: Int(1, 1000) = 100,
+                  offset: Count = 0) -> dict:
     r = service.get_release(session, name)
     rows, total = service.release_page(session, r.id, limit=limit, offset=offset)
     return {"total": total, "items": rows}
 
 
 @router.get("/releases/{a}/diff/{b}")
-def diff(a: str, b: str, session: SessionDep, _: CurrentUser) -> dict:
+def diff(a: Text(80), b: Text(80), session: SessionDep, _: CurrentUser) -> dict:
     return service.diff(session, a=a, b=b)
 
 
 @router.delete("/releases/{name}", status_code=204)
-def delete_release(name: str, session: SessionDep, _: AdminWriter) -> Response:
+def delete_release(name: Text(80), session: SessionDep, _: AdminWriter) -> Response:
     service.delete_release(session, name=name)
     return Response(status_code=204)
 
 
 @router.get("/releases/{name}/download")
-async def download(name: str, session: SessionDep, _: ReviewerUser,
-                   format: str = Query("all", max_length=60)) -> StreamingResponse:
+async def download(name: Text(80), session: SessionDep, _: ReviewerUser,
+                   format: Text(60) = "all") -> StreamingResponse:
     """The release as a .tar streamed from an export on disk (never held in memory)."""
     formats = exports.parse_formats(format)
     holder, root, filename = await run_in_threadpool(exports.export_for_download, session, name=name,

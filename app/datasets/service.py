@@ -11,7 +11,6 @@ import re
 import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field, field_validator
@@ -21,6 +20,7 @@ from app.clips.models import Clip
 from app.consensus.models import ConsensusRun
 from app.core.config import get_settings
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.types import Float, Int, Text
 from app.datasets import selection
 from app.datasets.diff import DiffRow, diff_releases
 from app.datasets.formats.atomic import atomic_folder
@@ -41,14 +41,14 @@ _BATCH = 2000
 
 
 class ReleaseIn(BaseModel):
-    name: str = Field(max_length=80)
-    min_posterior: float | None = Field(None, ge=0.0, le=1.0)
-    scenes: list[Annotated[str, Field(max_length=80)]] | None = Field(None, max_length=500)
-    parent: str | None = Field(None, max_length=80)
-    test_share: float = Field(DEFAULT_TEST_SHARE, ge=0.0, le=1.0)
-    seed: int = Field(0, ge=0, le=2**31)
-    licence: str = Field("", max_length=2000)
-    description: str = Field("", max_length=2000)
+    name: Text(80)
+    min_posterior: Float(ge=0.0, le=1.0) | None = None
+    scenes: list[Text(80)] | None = Field(None, max_length=500)
+    parent: Text(80) | None = None
+    test_share: Float(ge=0.0, le=1.0) = DEFAULT_TEST_SHARE
+    seed: Int(0) = 0
+    licence: Text(2000) = ""
+    description: Text(2000) = ""
 
     @field_validator("name")
     @classmethod

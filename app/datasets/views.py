@@ -2,14 +2,17 @@
 and /datasets/releases/{name} (a release: figures, downloads, diff)."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from app.benchmarks.service import column_order
-from app.core.deps import AdminPage, CsrfChecked, PageUser, SessionDep
+from app.core.deps import AdminPageWriter, PageUser, SessionDep
 from app.core.errors import DomainError, NotFound, form_message
 from app.core.templating import render
+from app.core.types import Text
 from app.datasets import exports, live, service
 
 router = APIRouter(include_in_schema=False)
@@ -27,11 +30,12 @@ def index(request: Request, session: SessionDep, _: PageUser):
     return _index(request, session)
 
 
-@router.post("/datasets/releases", dependencies=[CsrfChecked])
-def create(request: Request, session: SessionDep, user: AdminPage, name: str = Form("", max_length=200),
-           min_posterior: str = Form("", max_length=20), scenes: list[str] = Form([]),
-           test_share: str = Form("0.2", max_length=20), licence: str = Form("", max_length=4000),
-           description: str = Form("", max_length=4000)):
+@router.post("/datasets/releases")
+def create(request: Request, session: SessionDep, user: AdminPageWriter, name: Annotated[Text(200), Form()] = "",
+           min_posterior: Annotated[Text(20), Form()] = "",
+           scenes: Annotated[list[Text(80)], Form(max_length=500)] = [],  # noqa: B006 - FastAPI copies defaults
+           test_share: Annotated[Text(20), Form()] = "0.2", licence: Annotated[Text(4000), Form()] = "",
+           description: Annotated[Text(4000), Form()] = ""):
     form = {"name": name, "min_posterior": min_posterior, "scenes": scenes, "test_share": test_share,
             "licence": licence, "description": description}
     try:
@@ -46,7 +50,7 @@ def create(request: Request, session: SessionDep, user: AdminPage, name: str = F
 
 
 @router.get("/datasets/releases/{name}")
-def release_page(request: Request, name: str, session: SessionDep, _: PageUser, compare: str | None = None):
+def release_page(request: Request, name: Text(80), session: SessionDep, _: PageUser, compare: Text(80) | None = None):
     try:
         r = service.get_release(session, name)
     except NotFound as exc:
@@ -63,8 +67,8 @@ def release_page(request: Request, name: str, session: SessionDep, _: PageUser, 
     return render(request, "datasets/release.html", ctx)
 
 
-@router.post("/datasets/releases/{name}/delete", dependencies=[CsrfChecked])
-def delete(request: Request, name: str, session: SessionDep, _: AdminPage):
+@router.post("/datasets/releases/{name}/delete")
+def delete(request: Request, name: Text(80), session: SessionDep, _: AdminPageWriter):
     try:
         service.delete_release(session, name=name)
     except NotFound as exc:
