@@ -90,8 +90,8 @@ def account(request: Request, session: SessionDep, user: PageUser):
 
 
 @router.post("/account/password")
-def change_password(request: Request, session: SessionDep, user: PageWriter, current_password: str = Form(""),
-                    new_password: str = Form(""), confirm_password: str = Form("")):
+def change_password(request: Request, session: SessionDep, user: PageWriter, current_password: Annotated[Text(256), Form()] = "",
+                    new_password: Annotated[Text(256), Form()] = "", confirm_password: Annotated[Text(256), Form()] = ""):
     """This browser stays signed in; every other session and API token ends."""
     try:
         if new_password != confirm_password:
