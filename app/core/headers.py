@@ -15,11 +15,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.routing import flat_routes
 
-_CSP = ("default-src 'self'; script-src 'self'{inline}; style-src 'self' 'unsafe-inline'; "
+_CSP = ("default-src 'self'; script-src 'self'{inline}; style-src 'self' 'unsafe-inline';{worker} "
         "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-PAGE_CSP = _CSP.format(inline="")
-DOCS_CSP = _CSP.format(inline=" 'unsafe-inline'")
+PAGE_CSP = _CSP.format(inline="", worker="")
+# ReDoc searches in a worker it starts from a blob: URL.
+DOCS_CSP = _CSP.format(inline=" 'unsafe-inline'", worker=" worker-src 'self' blob:;")
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 _COMMON = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.benchmarks.service import column_order
 from app.core.deps import AdminPageWriter, PageUser, SessionDep
 from app.core.errors import DomainError, NotFound, form_message
-from app.core.templating import render
+from app.core.templating import is_htmx, render
 from app.core.types import Text
 from app.datasets import exports, live, service
 
@@ -73,4 +73,6 @@ def delete(request: Request, name: Text(80), session: SessionDep, _: AdminPageWr
         service.delete_release(session, name=name)
     except NotFound as exc:
         return render(request, "datasets/missing.html", {"message": exc.detail}, status_code=404)
+    if is_htmx(request):  # the button asked through htmx (its confirm dialog): a full page load follows
+        return Response(status_code=204, headers={"HX-Redirect": "/datasets"})
     return RedirectResponse("/datasets", status_code=303)

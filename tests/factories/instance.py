@@ -12,6 +12,8 @@ from sqlmodel import Session
 from app.benchmarks.models import BenchmarkResult, ModelCheckpoint
 from app.clips.models import Clip, GoldAnswer
 from app.consensus import runs
+from app.datasets import service as datasets
+from app.datasets.models import DatasetRelease
 from app.jobs.models import Job, JobStatus
 from app.labeling import service as labelling
 from app.labeling.models import Campaign, CampaignCreate
@@ -45,12 +47,14 @@ class Instance:
     clips: list[Clip]
     videos: list[Video]
     checkpoint: ModelCheckpoint
+    release: DatasetRelease
     run_ids: list[int] = field(default_factory=list)
 
-    def path_values(self) -> dict[str, int]:
+    def path_values(self) -> dict[str, int | str]:
         """A real value for each path parameter a page may have."""
         return {"campaign_id": self.campaign.id, "video_id": self.videos[0].id, "clip_id": self.clips[0].id,
-                "checkpoint_id": self.checkpoint.id, "user_id": self.annotators[0].id, "run_id": self.run_ids[-1]}
+                "checkpoint_id": self.checkpoint.id, "user_id": self.annotators[0].id, "run_id": self.run_ids[-1],
+                "name": self.release.name}
 
 
 def _checkpoint(session: Session, *, model: str, quality: float) -> ModelCheckpoint:
@@ -110,6 +114,14 @@ def seed_instance(session: Session) -> Instance:
                   data=review.ReviewIn(decision="label", expression="Fear", reason="wide eyes, raised brows"))
     session.commit()
 
+    # Two releases, the second after one more expert decision: a release page with a diff to its parent.
+    datasets.create_release(session, data=datasets.ReleaseIn(name="v1", licence="CC BY-NC 4.0"), user_id=admin.id)
+    review.decide(session, clip_id=clips[7].id, reviewer=reviewer,
+                  data=review.ReviewIn(decision="label", expression="Neutral", reason="a calm face"))
+    session.commit()
+    release = datasets.create_release(session, data=datasets.ReleaseIn(name="v2", parent="v1"), user_id=admin.id)
+    session.commit()
+
     checkpoint = _checkpoint(session, model="frame_cnn", quality=0.52)
     other = _checkpoint(session, model="cnn_lstm", quality=0.47)
     session.add_all([
@@ -128,4 +140,4 @@ def seed_instance(session: Session) -> Instance:
     ])
     session.commit()
     return Instance(admin=admin, reviewer=reviewer, annotators=annotators, campaign=campaign, clips=clips,
-                    videos=videos, checkpoint=checkpoint, run_ids=[first.id, second.id])
+                    videos=videos, checkpoint=checkpoint, release=release, run_ids=[first.id, second.id])
