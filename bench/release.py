@@ -165,6 +165,61 @@ def page_latency(client, url: str, headers: dict, n: int = 15) -> dict:
     return {"cold_ms": cold * 1000, "warm_median_ms": statistics.median(warm) * 1000, "bytes": len(r.content)}
 
 
+def measure_pages(token: str) -> dict:
+    """The dataset pages: first look (the figures counted), then warm; then
+    the two moments a user meets during a campaign: the first look after a
+    new vote (kept figures served while fresh ones are counted apart), and a
+    restarted process (figures kept on disk)."""
+    import sqlalchemy as sa
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session
+
+    from app.core.db import get_engine
+    from app.datasets import live
+    from app.labeling.models import Annotation, Assignment
+    from app.main import create_app
+    from app.users.models import User
+
+    out: dict = {}
+    live.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app()) as client:
+        out["page_datasets"] = page_latency(client, "/datasets", headers)
+        out["page_release"] = page_latency(client, "/datasets/releases/bench", headers)
+        out["api_release"] = page_latency(client, "/api/v1/releases/bench", headers)
+        out["api_live"] = page_latency(client, "/api/v1/datasets/live", headers)
+        # A new vote (a copy of the last one, and of its lease, under new ids) moves the marker.
+        with Session(get_engine()) as s:
+            a, lease = Annotation.__table__, Assignment.__table__
+            row = dict(s.execute(sa.select(a).order_by(a.c.id.desc()).limit(1)).mappings().one())
+            held = dict(s.execute(sa.select(lease).where(lease.c.id == row["assignment_id"])).mappings().one())
+            held["id"] = row["assignment_id"] = s.execute(sa.select(sa.func.max(lease.c.id))).scalar() + 1
+            voted = sa.select(lease.c.user_id).where(lease.c.clip_id == row["clip_id"])
+            held["user_id"] = row["user_id"] = s.execute(
+                sa.select(User.id).where(User.id.not_in(voted)).limit(1)).scalar_one()
+            row["id"] += 1
+            s.execute(sa.insert(lease), [held])
+            s.execute(sa.insert(a), [row])
+            s.commit()
+        old_age, live.MIN_AGE_S = live.MIN_AGE_S, 0.0
+        try:
+            t0 = time.perf_counter()
+            r = client.get("/datasets", headers=headers)
+            out["page_after_vote_ms"] = (time.perf_counter() - t0) * 1000
+            out["page_after_vote_refreshing"] = "newer figures are being computed" in r.text
+            t0 = time.perf_counter()
+            live.wait_for_refresh(600)
+            out["background_refresh_s"] = time.perf_counter() - t0
+        finally:
+            live.MIN_AGE_S = old_age
+        with live._lock:
+            live._cache.clear()  # what a restarted process has in memory
+        t0 = time.perf_counter()
+        client.get("/datasets", headers=headers)
+        out["page_restarted_ms"] = (time.perf_counter() - t0) * 1000
+    return out
+
+
 def run_cmd(args: list[str], **kw) -> float:
     t0 = time.perf_counter()
     subprocess.run(args, check=True, **kw)
@@ -179,9 +234,14 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="work folder (default: a new one under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--crowdkit-worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--pages-only", action="store_true",
+                    help="only the page figures, on the instance a --keep run left in --dir")
     args = ap.parse_args()
     if args.crowdkit_worker:
         crowdkit_worker(args.crowdkit_worker)
+        return
+    if args.pages_only:
+        pages_only(Path(args.dir or sys.exit("--pages-only needs --dir of a kept run")))
         return
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="fervlab-release-bench-"))
@@ -265,13 +325,7 @@ def main() -> None:
             fig["crowdkit_out"] = json.loads(ck.stdout.strip().splitlines()[-1]) if ck.returncode == 0 else \
                 {"error": ck.stderr[-500:]}
 
-        live.clear()
-        headers = {"Authorization": f"Bearer {token}"}
-        with TestClient(create_app()) as client:
-            fig["page_datasets"] = page_latency(client, "/datasets", headers)
-            fig["page_release"] = page_latency(client, "/datasets/releases/bench", headers)
-            fig["api_release"] = page_latency(client, "/api/v1/releases/bench", headers)
-            fig["api_live"] = page_latency(client, "/api/v1/datasets/live", headers)
+        fig.update(measure_pages(token))
         fig["peak_rss_mb"] = peak_mb()
     finally:
         if not args.keep:
@@ -280,6 +334,42 @@ def main() -> None:
     fig["date"] = date.today().isoformat()
     print(json.dumps(fig, default=str))
     print(table(fig))
+
+
+def pages_only(work: Path) -> None:
+    os.environ.update(FERVLAB_VAR_DIR=str(work / "var"), FERVLAB_MEDIA_ROOT=str(work / "var" / "media"),
+                      FERVLAB_ENV="dev")
+    os.environ.pop("FERVLAB_DATABASE_URL", None)
+    from sqlmodel import Session, func, select
+
+    from app.core.db import get_engine
+    from app.labeling.models import Annotation
+    from app.users.models import Role
+    from app.users.service import ensure_user, issue_token
+    from bench.machine import cpu_model
+
+    with Session(get_engine(), expire_on_commit=False) as s:
+        votes = s.exec(select(func.count(Annotation.id))).one()
+        admin = ensure_user(s, email="bench-admin@example.org", password="bench-admin-pw", role=Role.admin)
+        token = issue_token(s, user=admin)
+        s.commit()
+    fig = Figures(votes=votes, **measure_pages(token))
+    fig["machine"] = f"{cpu_model()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+    print(json.dumps(fig, default=str))
+    print(pages_table(fig))
+
+
+def pages_table(f: dict) -> str:
+    rows = []
+    for key, label in (("page_datasets", "/datasets page"), ("page_release", "/datasets/releases/NAME page"),
+                       ("api_release", "GET /api/v1/releases/NAME"), ("api_live", "GET /api/v1/datasets/live")):
+        p = f[key]
+        rows.append((label, f"first {p['cold_ms']:.0f} ms, then median {p['warm_median_ms']:.0f} ms"))
+    rows += [("/datasets, first look after a new vote", f"{f['page_after_vote_ms']:.0f} ms"
+              + (" (kept figures, marked as being refreshed)" if f["page_after_vote_refreshing"] else "")),
+             ("  its figures counted in the background", f"{f['background_refresh_s']:.1f} s"),
+             ("/datasets, first look of a restarted process", f"{f['page_restarted_ms']:.0f} ms")]
+    return "\n".join(f"| {a} | {b} |" for a, b in rows)
 
 
 def table(f: dict) -> str:
@@ -303,13 +393,10 @@ def table(f: dict) -> str:
                  ("crowd-kit / fervlab aggregate", f"{ck['seconds'] / f['aggregate_s']:.2f}×")]
     else:
         rows.append(("crowd-kit", f"not measured: {ck.get('error') or 'not installable'}"))
-    for key, label in (("page_datasets", "/datasets page"), ("page_release", "/datasets/releases/NAME page"),
-                       ("api_release", "GET /api/v1/releases/NAME"), ("api_live", "GET /api/v1/datasets/live")):
-        p = f[key]
-        rows.append((label, f"first {p['cold_ms']:.0f} ms, then median {p['warm_median_ms']:.0f} ms"))
     rows += [("peak RSS before / after release create", f"{f['rss_before_release_mb']:.0f} / {f['rss_after_release_mb']:.0f} MB"),
              ("peak RSS of the whole bench process", f"{f['peak_rss_mb']:.0f} MB")]
-    return "| measure | result |\n|---|---:|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+    return ("| measure | result |\n|---|---:|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
+            + pages_table(f))
 
 
 if __name__ == "__main__":

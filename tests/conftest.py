@@ -78,11 +78,14 @@ def _wipe() -> None:
 @pytest.fixture(autouse=True)
 def _clean_db():
     from app.core import auth_cache
+    from app.datasets import live
 
     yield
     _wipe()
-    # Ids start again after the wipe: a remembered user id would name another person.
+    # Ids start again after the wipe: a remembered user id would name another person,
+    # kept dataset figures another instance.
     auth_cache.clear()
+    live.clear()
     _reseed()
 
 

@@ -4,13 +4,20 @@ A clip keeps its split once it has one (it is stored on the clip); new clips
 are placed so that each stratum's test share comes as close as it can to the
 target without moving anybody: within a stratum the new clips are ordered by a
 keyed hash of their key (so the choice is reproducible and independent of
-insertion order) and the first ones go to test until the stratum holds
-round(share · n) test clips. With no clip placed yet this is a plain
-stratified split with exact shares per stratum.
+insertion order) and the first ones go to test.
+
+How many: every stratum gets floor(share · n) test clips (less the ones it
+already holds), and the strata with the largest remainders get one more until
+all strata with new clips together hold round(share · N). Rounding each
+stratum on its own would give a stratum of one or two clips no test clip at
+all: a small instance (or FERV39k's rare scene × expression pairs) would get
+no test set. So each stratum is within one clip of its share and the whole
+is exact. With no clip placed yet this is a plain stratified split.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Literal
@@ -44,10 +51,23 @@ def place_new_clips(new: Iterable[tuple[str, Hashable]], *, placed: Mapping[Hash
             raise ValueError(f"clip {key!r} given twice")
         out[key] = "train"
         strata[stratum].append(key)
+    take: dict[Hashable, int] = {}
+    remainders = []
+    total = held = 0
     for stratum, keys in strata.items():
         train, test = placed.get(stratum, (0, 0))
-        wanted = round(test_share * (train + test + len(keys))) - test
+        n = train + test + len(keys)
+        quota = test_share * n
+        floor = math.floor(quota + 1e-9)
+        take[stratum] = max(0, min(len(keys), floor - test))
+        total, held = total + n, held + test + take[stratum]
+        if take[stratum] < len(keys) and test + take[stratum] < quota - 1e-9:
+            # the largest remainder first; ties by a keyed hash of the stratum
+            remainders.append((-(quota - test - take[stratum]), _rank(repr(stratum), salt), stratum))
+    for _, _, stratum in sorted(remainders)[: max(0, round(test_share * total) - held)]:
+        take[stratum] += 1
+    for stratum, keys in strata.items():
         keys.sort(key=lambda k: _rank(k, salt))
-        for k in keys[: max(0, min(len(keys), wanted))]:
+        for k in keys[: take[stratum]]:
             out[k] = "test"
     return out

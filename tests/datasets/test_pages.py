@@ -3,6 +3,7 @@ and delete forms behind role and CSRF."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
@@ -80,3 +81,41 @@ def test_pages_of_a_release_of_imported_clips_without_votes(client, session, adm
     for url in ("/datasets", "/datasets/releases/imported"):
         page = client.get(url)
         assert page.status_code == 200 and "Interview" in page.text, url
+
+
+def test_slow_figures_are_served_kept_while_fresh_ones_are_computed_apart(client, session, admin_h, labelled,
+                                                                          monkeypatch):
+    from app.datasets import live
+
+    first = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert "refreshing" not in first
+    # As if counting took seconds (a FERV39k-sized instance): the next change
+    # is computed in the background and the request is answered from the kept figures.
+    monkeypatch.setattr(live, "SYNC_BELOW_S", 0.0)
+    gate, real = threading.Event(), live.compute
+    monkeypatch.setattr(live, "compute", lambda s: gate.wait(30) and real(s))  # slow until the gate opens
+    clips, _ = labelled
+    r = client.post(f"/api/v1/clips/{clips[0].id}/review", headers=admin_h,
+                    json={"decision": "reject", "reason": "blurred"})
+    assert r.status_code == 201, r.text
+    stale = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert stale["refreshing"] is True and stale["counts"] == first["counts"]
+    page = client.get("/datasets", headers=admin_h)
+    assert page.status_code == 200 and "newer figures are being computed" in page.text
+    gate.set()
+    live.wait_for_refresh()
+    fresh = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert "refreshing" not in fresh
+    assert fresh["counts"]["rejected"] == first["counts"]["rejected"] + 1
+
+
+def test_a_new_process_serves_the_figures_kept_on_disk(client, admin_h, labelled, monkeypatch):
+    from app.datasets import live
+
+    first = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    with live._lock:
+        live._cache.clear()  # a restarted process: nothing in memory
+    calls = []
+    monkeypatch.setattr(live, "compute", lambda s: calls.append(1) or {})
+    again = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert again == first and calls == []

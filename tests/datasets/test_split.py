@@ -43,3 +43,15 @@ def test_the_seed_changes_the_choice_and_the_order_does_not():
 def test_bad_share_is_refused():
     with pytest.raises(ValueError, match="test share"):
         place_new_clips(_items(2), test_share=-0.1)
+
+
+def test_small_strata_still_give_a_test_set_of_the_share():
+    # 22 scenes with one clip each: rounding each stratum alone gave no test clip at all.
+    items = [(f"c{i:02d}", (f"scene{i}", "Happy")) for i in range(22)]
+    out = place_new_clips(items, test_share=0.2)
+    assert sum(v == "test" for v in out.values()) == round(0.2 * 22)
+    # Strata of 3: each within one clip of its share (0.6), the whole exact.
+    items = [(f"k{i:03d}", (f"scene{i // 3}", "Sad")) for i in range(30)]
+    out = place_new_clips(items, test_share=0.2)
+    per = Counter(s for k, s in items if out[k] == "test")
+    assert sum(per.values()) == 6 and max(per.values()) == 1
