@@ -10,6 +10,8 @@ file.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 NL, CR, COMMA = 10, 13, 44
@@ -33,11 +35,15 @@ class LoneCR(ValueError):
     """A `\\r` that does not end a line before `\\n`: normalise line ends first."""
 
 
-def fields(body: bytes, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bytes, starts, ends): field `f` of row `r` is `bytes[starts[r, f]:ends[r, f]]`,
-    stripped. Blank lines are dropped; another row whose width is not
-    `width` raises BadRow. Line ends are `\\n` or `\\r\\n` (LoneCR otherwise).
-    The bytes array has 8 spare zero bytes at its end (see `factorize`)."""
+def fields(body: bytes, width: int, columns: Sequence[int] | None = None,
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bytes, starts, ends): field `columns[j]` of row `r` is
+    `bytes[starts[r, j]:ends[r, j]]`, stripped (columns: all by default; the
+    others are neither placed nor stripped). Blank lines are dropped; another
+    row whose width is not `width` raises BadRow. Line ends are `\\n` or
+    `\\r\\n` (LoneCR otherwise). The bytes array has 8 spare zero bytes at
+    its end (see `factorize`)."""
+    columns = list(range(width)) if columns is None else list(columns)
     if body and not body.endswith(b"\n"):
         body += b"\n"
     a = np.frombuffer(body + bytes(8), dtype=np.uint8)
@@ -50,17 +56,18 @@ def fields(body: bytes, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     if not _every_row_has(width - 1, commas, ends):
         a, ends, commas = _drop_blank_lines(body, a[:size], ends, commas, width)
     n = ends.size
-    field_ends = np.empty((n, width), dtype=np.int64)
-    field_ends[:, :-1] = commas.reshape(n, width - 1)
-    field_ends[:, -1] = ends
-    if crs:
-        field_ends[:, -1] -= a[np.maximum(ends - 1, 0)] == CR
-    field_starts = np.empty_like(field_ends)
-    field_starts[:, 1:] = field_ends[:, :-1] + 1
-    field_starts[:, 0] = 0
-    field_starts[1:, 0] = ends[:-1] + 1
-    if any(bytes([c]) in body for c in PADDING):
-        _strip(a, field_starts, field_ends)
+    grid = commas.reshape(n, width - 1)  # a view: comma f ends field f
+    line_ends = ends - (a[np.maximum(ends - 1, 0)] == CR) if crs else ends
+    field_starts = np.empty((n, len(columns)), dtype=np.int64)
+    field_ends = np.empty_like(field_starts)
+    for j, f in enumerate(columns):
+        field_ends[:, j] = grid[:, f] if f < width - 1 else line_ends
+        if f:
+            field_starts[:, j] = grid[:, f - 1] + 1
+        else:
+            field_starts[:1, j] = 0
+            field_starts[1:, j] = ends[:-1] + 1
+    _strip(a, field_starts, field_ends)
     return a, field_starts, field_ends
 
 
@@ -90,18 +97,26 @@ def _drop_blank_lines(body: bytes, a: np.ndarray, ends: np.ndarray, commas: np.n
 
 
 def _strip(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
-    ws = WHITESPACE[a]
+    """Moves starts and ends (C-contiguous, changed in place) past the
+    padding. Only fields with a padding byte at either end are touched: a
+    space inside a value (a time stamp's) costs nothing."""
+    s, e = starts.reshape(-1), ends.reshape(-1)  # views
     last = a.size - 1
+    cand = np.flatnonzero(WHITESPACE[a[np.minimum(s, last)]] | WHITESPACE[a[np.maximum(e - 1, 0)]])
+    if not cand.size:
+        return
+    ss, ee = s[cand], e[cand]
     while True:
-        lead = (starts < ends) & ws[np.minimum(starts, last)]
+        lead = (ss < ee) & WHITESPACE[a[np.minimum(ss, last)]]
         if not lead.any():
             break
-        starts[lead] += 1
+        ss[lead] += 1
     while True:
-        trail = (ends > starts) & ws[np.maximum(ends - 1, 0)]
+        trail = (ee > ss) & WHITESPACE[a[np.maximum(ee - 1, 0)]]
         if not trail.any():
             break
-        ends[trail] -= 1
+        ee[trail] -= 1
+    s[cand], e[cand] = ss, ee
 
 
 def factorize(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list[str]]:

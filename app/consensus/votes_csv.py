@@ -164,14 +164,14 @@ def _coded_columns_fast(path: Path) -> list[tuple[np.ndarray, list[str]]] | None
     index, width = _pick(head.decode("ascii").split(","), VOTE_HEADERS, path, "votes")
     try:
         try:
-            a, starts, ends = votes_bytes.fields(body, width)
+            a, starts, ends = votes_bytes.fields(body, width, index)
         except votes_bytes.LoneCR:
-            a, starts, ends = votes_bytes.fields(body.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), width)
+            a, starts, ends = votes_bytes.fields(body.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), width, index)
     except votes_bytes.BadRow as exc:
         raise VotesFileError(f"{path}, line {exc.line + 1}: expected {width} fields, got {exc.fields}") from None
     if not starts.shape[0]:
         raise VotesFileError(f"votes file has a header but no rows: {path}")
-    return [votes_bytes.factorize(a, starts[:, i], ends[:, i]) for i in index]
+    return [votes_bytes.factorize(a, starts[:, j], ends[:, j]) for j in range(len(index))]
 
 
 def read_votes(path: str | os.PathLike[str]) -> Votes:
