@@ -5,8 +5,9 @@ Counting a million votes takes seconds (3.5 s at FERV39k's 1.17M votes), and
 during a campaign the votes move all the time, so the figures are kept and
 served stale-while-revalidate:
 
-- kept figures younger than MIN_AGE_S are served without a query;
-- older ones are checked against a cheap marker of the data (index look-ups);
+- kept figures are checked against a cheap marker of the data (index
+  look-ups), on a big instance at most once per MIN_AGE_S (a release made in
+  this process asks for the check at once: its splits are part of the figures);
   when it moved, a figure set that was quick to compute (under SYNC_BELOW_S,
   a small instance) is recomputed in the request, a slow one is served as it
   is, marked `refreshing`, while one background thread per process computes
@@ -169,7 +170,7 @@ def live_stats(session: Session) -> dict:
         kept = _compute_kept(session)
         _store(key, kept)
         return kept.stats
-    if now - kept.checked < MIN_AGE_S:  # young enough: no query at all
+    if kept.cost_s >= SYNC_BELOW_S and now - kept.checked < MIN_AGE_S:  # big and young: no query at all
         return kept.stats
     marker = _marker(session)
     kept.checked = now
@@ -181,6 +182,14 @@ def live_stats(session: Session) -> dict:
         return kept.stats
     _start_refresh(key, engine if isinstance(engine, Engine) else engine.engine)
     return {**kept.stats, "refreshing": True}
+
+
+def invalidate() -> None:
+    """Look at the marker on the next request (after a write that moved the
+    figures, such as a release placing splits)."""
+    with _lock:
+        for kept in _cache.values():
+            kept.checked = 0.0
 
 
 def wait_for_refresh(timeout: float = 60.0) -> None:
@@ -202,4 +211,4 @@ def clear() -> None:
         path.unlink(missing_ok=True)
 
 
-__all__ = ["live_stats", "compute", "clear", "wait_for_refresh", "MIN_AGE_S", "SYNC_BELOW_S"]
+__all__ = ["live_stats", "compute", "clear", "invalidate", "wait_for_refresh", "MIN_AGE_S", "SYNC_BELOW_S"]

@@ -21,7 +21,7 @@ from app.consensus.models import ConsensusRun
 from app.core.config import get_settings
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.types import Float, Int, Text
-from app.datasets import selection
+from app.datasets import live, selection
 from app.datasets.diff import DiffRow, diff_releases
 from app.datasets.formats.atomic import atomic_folder
 from app.datasets.formats.ferv39k_writer import Ferv39kClip, clip_paths
@@ -191,6 +191,7 @@ def create_release(session: Session, *, data: ReleaseIn, user_id: int | None = N
         with write_transaction(session):
             release = _store(session, data, picked, counts, frozen, run=run, up_to=up_to, scenes=scenes,
                              parent_id=parent_id, parent_name=parent_name, user_id=user_id)
+    live.invalidate()  # the clips it placed in train/test show on the dataset page at once
     return release
 
 

@@ -119,3 +119,29 @@ def test_a_new_process_serves_the_figures_kept_on_disk(client, admin_h, labelled
     monkeypatch.setattr(live, "compute", lambda s: calls.append(1) or {})
     again = client.get("/api/v1/datasets/live", headers=admin_h).json()
     assert again == first and calls == []
+
+
+def test_the_page_shows_a_new_release_split_at_once(client, admin_h, labelled, monkeypatch):
+    from app.datasets import live
+
+    monkeypatch.setattr(live, "MIN_AGE_S", 10.0)  # as served: big instances' figures kept for 10 s
+    before = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert before["splits"]["train"] + before["splits"]["test"] == 0
+    assert client.post("/api/v1/releases", headers=admin_h, json={"name": "v1"}).status_code == 201
+    after = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert after["splits"]["train"] + after["splits"]["test"] == before["clips"]
+
+
+def test_a_big_instance_recounts_after_a_release_instead_of_keeping_old_splits(client, admin_h, labelled,
+                                                                             monkeypatch):
+    from app.datasets import live
+
+    monkeypatch.setattr(live, "MIN_AGE_S", 10.0)
+    monkeypatch.setattr(live, "SYNC_BELOW_S", 0.0)  # as if counting took seconds
+    before = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert client.post("/api/v1/releases", headers=admin_h, json={"name": "v1"}).status_code == 201
+    # Within the 10 s the figures are kept, yet the release asks for a look at once.
+    assert client.get("/api/v1/datasets/live", headers=admin_h).json()["refreshing"] is True
+    live.wait_for_refresh()
+    after = client.get("/api/v1/datasets/live", headers=admin_h).json()
+    assert after["splits"]["train"] + after["splits"]["test"] == before["clips"]
