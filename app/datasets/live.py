@@ -145,14 +145,12 @@ def _refresh(key: str, engine: Engine) -> None:
             _running.discard(key)
 
 
-def _start_refresh(key: str, engine: Engine) -> threading.Thread | None:
+def _start_refresh(key: str, engine: Engine) -> None:
     with _lock:
-        if key in _running:
-            return None
+        if key in _running:  # one at a time per process
+            return
         _running.add(key)
-    t = threading.Thread(target=_refresh, args=(key, engine), name="dataset-figures", daemon=True)
-    t.start()
-    return t
+    threading.Thread(target=_refresh, args=(key, engine), name="dataset-figures", daemon=True).start()
 
 
 def live_stats(session: Session) -> dict:
