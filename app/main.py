@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -61,6 +61,10 @@ def create_app() -> FastAPI:
     app = FastAPI(title="fervlab", version="0.1.0", openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None)  # app/api_docs.py serves them from vendored files
     app.mount("/static", StaticFiles(directory=str(ROOT / "static")), name="static")
+    # Pages link /static/favicon.svg; a browser shown an htmx fragment or a
+    # file still asks for /favicon.ico, and a 404 there is a console error.
+    icon = ROOT / "static" / "favicon.svg"
+    app.add_api_route("/favicon.ico", lambda: FileResponse(icon, media_type="image/svg+xml"), include_in_schema=False)
     for name in ROUTER_MODULES:
         app.include_router(import_module(name).router)
     # Outermost last: every answer, a 413 included, gets the security headers.

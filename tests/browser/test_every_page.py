@@ -32,7 +32,7 @@ pytestmark = MARKS
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 1280, 900
-SKIP_PREFIXES = ("/api/", "/static", "/media/")
+SKIP_PREFIXES = ("/api/", "/static", "/media/", "/favicon.ico")
 LEAKS = [
     (re.compile(r"object at 0x[0-9a-fA-F]+"), "a Python object's repr"),
     (re.compile(r"<(built-in|bound) method"), "a method instead of its value"),

@@ -69,3 +69,9 @@ def test_an_unexpected_error_is_an_html_500_for_a_browser(session, admin, monkey
         assert "disk on fire" not in r.text  # the cause goes to the log, not to the page
         r = c.get("/admin/consensus")
         assert r.status_code == 500 and r.json() == {"detail": "Internal error; it has been logged."}
+
+
+def test_the_favicon_is_served_where_browsers_look_for_it(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/svg+xml")
+    assert r.content.startswith(b"<svg")
