@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from app.benchmarks.service import column_order
 from app.clips.models import Clip
 from app.consensus.models import ConsensusLabel
 from app.core.config import get_settings
+from app.core.db import read_session
 from app.datasets import selection
 from app.datasets.stats import StatRow, dataset_stats
 from app.labeling.models import Annotation
@@ -130,13 +130,10 @@ def _store(key: str, kept: _Kept) -> None:
     _save(key, kept)
 
 
-def _refresh(key: str, engine: Engine) -> None:
+def _refresh(key: str) -> None:
     try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.info["sqlite_begin"] = "BEGIN"  # a snapshot read: no write lock for seconds
-            with Session(bind=conn) as session:
-                kept = _compute_kept(session)
+        with read_session() as session:  # a snapshot read: no SQLite write lock for seconds
+            kept = _compute_kept(session)
         _store(key, kept)
     except Exception:  # noqa: BLE001 - a thread of its own: log it, the kept figures stay
         log.exception("computing the dataset figures failed")
@@ -145,17 +142,16 @@ def _refresh(key: str, engine: Engine) -> None:
             _running.discard(key)
 
 
-def _start_refresh(key: str, engine: Engine) -> None:
+def _start_refresh(key: str) -> None:
     with _lock:
         if key in _running:  # one at a time per process
             return
         _running.add(key)
-    threading.Thread(target=_refresh, args=(key, engine), name="dataset-figures", daemon=True).start()
+    threading.Thread(target=_refresh, args=(key,), name="dataset-figures", daemon=True).start()
 
 
 def live_stats(session: Session) -> dict:
-    engine = session.get_bind()
-    key = str(engine.url)
+    key = str(session.get_bind().url)
     with _lock:
         kept = _cache.get(key)
     if kept is None:
@@ -178,7 +174,7 @@ def live_stats(session: Session) -> dict:
         kept = _compute_kept(session)
         _store(key, kept)
         return kept.stats
-    _start_refresh(key, engine if isinstance(engine, Engine) else engine.engine)
+    _start_refresh(key)
     return {**kept.stats, "refreshing": True}
 
 
