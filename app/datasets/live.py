@@ -18,6 +18,7 @@ served stale-while-revalidate:
 The page says when its figures were computed."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -100,12 +101,14 @@ def _saved_path(key: str) -> Path:
 
 def _save(key: str, kept: _Kept) -> None:
     path = _saved_path(key)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(json.dumps({"marker": kept.marker, "cost_s": kept.cost_s, "stats": kept.stats}))
         os.replace(tmp, path)  # readers see the old file or the new one, never half of one
     except (OSError, TypeError, ValueError) as exc:  # a cache: the page works without it
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         log.warning("could not keep the dataset figures in %s: %s", path, exc)
 
 
